@@ -1,0 +1,177 @@
+#!/usr/bin/env python
+"""Q4 speed: the textbook loop against train_fast, side by side in one run, on one thread.
+
+    python tools/bench_q4.py [-data Fashion-MNIST.npz] [-n 2000] [-repeats 5]
+
+For SGD and for Adam (default network: 784 -> 200 -> 10, ReLU, dropout 0.3, batch size 1) both
+loops train the same model from the same seed for a warm-up epoch, then for `repeats` timed
+epochs of n steps, the two loops interleaved so machine noise hits both alike. Prints the
+median microseconds per step (CPU time of this thread, which ignores time the scheduler gives
+to other processes, and wall time), the ratio, and two per-step floors:
+  - memory: the bytes a step must move through the cache hierarchy for the first layer's
+    weights, gradient (and Adam moments), divided by the measured copy bandwidth at that size;
+  - kernels: the measured cost of the bare kernels of one step run back to back from C++
+    (forward, backward and update ops, each timed alone in a loop), i.e. with zero Python.
+Real data makes Adam's denormals appear (zero pixels -> zero gradients -> decaying moments);
+without the file, synthetic images with an all-zero border stand in.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def load_q4():
+    """Import the dash-named hw1-q4.py as a module."""
+    import importlib.util
+    if "hw1_q4" in sys.modules:
+        return sys.modules["hw1_q4"]
+    spec = importlib.util.spec_from_file_location("hw1_q4", os.path.join(ROOT, "hw1-q4.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["hw1_q4"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+q4 = load_q4()
+
+
+def load_examples(path, n):
+    """(n, 784) float32 images and (n,) labels: real ones if the file exists."""
+    if os.path.exists(path):
+        data = np.load(path)
+        return (torch.tensor(data["Xtrain"][:n], dtype=torch.float32),
+                torch.tensor(data["ytrain"][:n]), "real")
+    gen = torch.Generator().manual_seed(0)
+    X = torch.rand(n, 28, 28, generator=gen)
+    X[:, :4], X[:, -4:], X[:, :, :4], X[:, :, -4:] = 0, 0, 0, 0  # pixels that are always 0
+    return X.reshape(n, 784), torch.randint(0, 10, (n,), generator=gen), "synthetic"
+
+
+class Config:
+    hidden_size, layers, activation, dropout, learning_rate, l2_decay = 200, 1, "relu", 0.3, 0.01, 0
+
+
+def timed(fn):
+    """(CPU seconds of this thread, wall seconds) spent in fn()."""
+    c, w = time.thread_time(), time.perf_counter()
+    fn()
+    return time.thread_time() - c, time.perf_counter() - w
+
+
+def compare(optimizer, X, y, repeats):
+    """Median us/step (cpu, wall) of the reference and the fast loop, interleaved."""
+    cfg = Config()
+    cfg.optimizer = optimizer
+    torch.manual_seed(0)
+    ref_model = q4.make_model("mlp", 10, X.shape[1], cfg)
+    ref_optim = q4.make_optimizer(ref_model, cfg)
+    torch.manual_seed(0)
+    fast_model = q4.make_model("mlp", 10, X.shape[1], cfg)
+    # train_fast keeps optimiser state inside one call, so it runs warm-up + timed epochs in
+    # one call, timing each epoch through on_epoch.
+    ref = lambda: q4.train_reference(ref_model, ref_optim, X, y, 1)  # noqa: E731
+    ref()  # warm-up epoch
+    fast_times, ref_times, start = [], [], [None]
+
+    def on_epoch(epoch, loss):
+        now = (time.thread_time(), time.perf_counter())
+        if epoch > 1:  # epoch 1 warms up
+            fast_times.append((now[0] - start[0][0], now[1] - start[0][1]))
+        if epoch <= repeats:  # between two fast epochs, one reference epoch
+            ref_times.append(timed(ref))
+        start[0] = (time.thread_time(), time.perf_counter())
+
+    start[0] = (time.thread_time(), time.perf_counter())
+    q4.train_fast(fast_model, optimizer, cfg.learning_rate, X, y, repeats + 1, on_epoch=on_epoch)
+    n = X.shape[0]
+    med = lambda ts, i: statistics.median(t[i] for t in ts) / n * 1e6  # noqa: E731
+    return {"ref_cpu": med(ref_times, 0), "ref_wall": med(ref_times, 1),
+            "fast_cpu": med(fast_times, 0), "fast_wall": med(fast_times, 1)}
+
+
+def us_per_call(fn, reps=2000):
+    for _ in range(100):
+        fn()
+    t = time.thread_time()
+    for _ in range(reps):
+        fn()
+    return (time.thread_time() - t) / reps * 1e6
+
+
+def floors(x):
+    """Per-step floors for the default network's SGD and Adam step (see the module docstring)."""
+    W = torch.randn(200, 784) * 0.03
+    G, M, V = torch.randn_like(W), torch.randn_like(W), torch.rand_like(W)
+    copy_us = us_per_call(lambda: G.copy_(W))
+    bandwidth = 2 * W.nbytes / (copy_us * 1e-6)  # read + write bytes per second
+    # SGD first layer: forward reads W; backward writes dW; update reads W, dW, writes W.
+    # Adam adds reading and writing both moments.
+    bytes_sgd, bytes_adam = 5 * W.nbytes, 9 * W.nbytes
+    b, h = torch.zeros(200), torch.rand(200)
+    W2, b2 = torch.randn(10, 200), torch.zeros(10)
+    mask, target = torch.rand(200), torch.tensor(3)
+    step = torch.zeros(())
+    kernels = {
+        "addmv 200x784": lambda: torch.addmv(b, W, x),
+        "relu": lambda: torch.relu(h),
+        "mul mask": lambda: h * mask,
+        "addmv 10x200": lambda: torch.addmv(b2, W2, h),
+        "log_softmax": lambda: torch.log_softmax(b2, 0),
+        "nll_loss": lambda: F.nll_loss(b2, target),
+        "outer dW1 (backward)": lambda: torch.outer(h, x),
+        "mv W2^T g (backward)": lambda: torch.mv(W2.t(), b2),
+        "outer dW2 (backward)": lambda: torch.outer(b2, h),
+        "threshold_backward": lambda: torch.ops.aten.threshold_backward(h, h, 0.0),
+        "sgd foreach add_": lambda: torch._foreach_add_([W, b, W2, b2], [G, b, W2, b2],
+                                                       alpha=-0.0),
+    }
+    costs = {name: us_per_call(fn, 500) for name, fn in kernels.items()}
+    adam_us = us_per_call(lambda: torch._fused_adam_(
+        [W, b, W2, b2], [G, b, W2, b2], [M, b.clone(), W2.clone(), b2.clone()],
+        [V, b.clone(), W2.clone(), b2.clone()], [], [step] * 4, lr=0.0, beta1=0.9,
+        beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False), 500)
+    kernel_sgd = sum(costs.values())
+    kernel_adam = kernel_sgd - costs["sgd foreach add_"] + adam_us
+    return {"bandwidth_GBs": bandwidth / 1e9,
+            "mem_sgd": bytes_sgd / bandwidth * 1e6, "mem_adam": bytes_adam / bandwidth * 1e6,
+            "kernel_sgd": kernel_sgd, "kernel_adam": kernel_adam, "costs": costs,
+            "adam_kernel": adam_us}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-data", default="Fashion-MNIST.npz")
+    parser.add_argument("-n", type=int, default=2000, help="steps per timed epoch")
+    parser.add_argument("-repeats", type=int, default=5)
+    opt = parser.parse_args()
+    torch.set_num_threads(1)
+    X, y, kind = load_examples(opt.data, opt.n)
+    print(f"torch {torch.__version__}, 1 thread, {kind} data, {opt.n} steps x {opt.repeats} "
+          f"repeats per loop (medians; cpu = thread CPU time)")
+    results = {name: compare(name, X, y, opt.repeats) for name in ("sgd", "adam")}
+    torch.set_flush_denormal(True)  # as train_fast runs
+    floor = floors(X[0])
+    torch.set_flush_denormal(False)
+    print(f"\n{'step':6s} {'textbook us':>16s} {'fast us':>16s} {'speed-up':>14s} "
+          f"{'floor us (mem / kernels)':>26s}")
+    for name, r in results.items():
+        print(f"{name:6s} {r['ref_cpu']:7.0f} cpu {r['ref_wall']:5.0f} wall "
+              f"{r['fast_cpu']:6.0f} cpu {r['fast_wall']:5.0f} wall "
+              f"{r['ref_cpu'] / r['fast_cpu']:5.2f}x {r['ref_wall'] / r['fast_wall']:5.2f}x wall"
+              f"   {floor['mem_' + name]:6.0f} / {floor['kernel_' + name]:4.0f}")
+    print(f"\nmeasured copy bandwidth at 627 KB: {floor['bandwidth_GBs']:.1f} GB/s; "
+          f"bare kernels (us): " + ", ".join(f"{k} {v:.1f}" for k, v in floor["costs"].items())
+          + f", fused adam {floor['adam_kernel']:.1f}")
+
+
+if __name__ == "__main__":
+    main()
