@@ -1,0 +1,253 @@
+#!/usr/bin/env python
+"""Q4 study: every run of Q4.1-Q4.3 in parallel, then the summary table and the figures.
+
+    python tools/study_q4.py [-data Fashion-MNIST.npz] [-output results/q4] [-epochs 20] [-workers 2]
+
+Runs (12): Q4.1 logistic regression, learning rate in {0.001, 0.01, 0.1}; Q4.2 the
+feed-forward network with one hyperparameter at a time changed from the defaults (7 distinct
+runs: default, learning rate 0.001 / 0.1, hidden size 100, dropout 0.5, tanh, Adam); Q4.3 the
+defaults with 2 and 3 hidden layers. One worker process per core, one thread each, longest runs
+first. Each finished run is saved as OUTPUT/runs/<key>.json (atomically); runs whose record
+exists are skipped, so an interrupted study resumes where it stopped.
+
+Then, from the records alone (`write_summary` rebuilds them without training):
+  OUTPUT/summary.csv, OUTPUT/summary.tex  one row per run (booktabs tabular fragment)
+  OUTPUT/best.json                        {group: key of the best run}
+  OUTPUT/{q4_1,q4_2,q4_3}-loss.pdf, -accuracy.pdf   the best run's curves per group
+The best run of a group is the one with the highest FINAL validation accuracy (the accuracy of
+the model that is actually kept after 20 epochs); test accuracy is never used to choose.
+"""
+import argparse
+import concurrent.futures as futures
+import csv
+import io
+import json
+import multiprocessing
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import utils  # noqa: E402
+
+GROUPS = {"q4_1": "Q4.1 logistic regression", "q4_2": "Q4.2 feed-forward, one layer",
+          "q4_3": "Q4.3 deeper feed-forward"}
+DEFAULTS = {"epochs": 20, "batch_size": 1, "learning_rate": 0.01, "l2_decay": 0.0,
+            "hidden_size": 200, "layers": 1, "dropout": 0.3, "activation": "relu",
+            "optimizer": "sgd", "seed": 42, "device": "cpu"}
+
+
+def load_q4():
+    """Import the dash-named hw1-q4.py as a module."""
+    import importlib.util
+    if "hw1_q4" in sys.modules:
+        return sys.modules["hw1_q4"]
+    spec = importlib.util.spec_from_file_location("hw1_q4", os.path.join(ROOT, "hw1-q4.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["hw1_q4"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def study_runs(data=utils.FASHION_PATH, epochs=20, seed=42):
+    """[(group, varied, config)]: the 12 distinct runs, in report order."""
+    def config(model, **changes):
+        return dict(DEFAULTS, model=model, data=data, epochs=epochs, seed=seed, **changes)
+
+    runs = [("q4_1", f"learning_rate={lr:g}", config("logistic_regression", learning_rate=lr))
+            for lr in (0.001, 0.01, 0.1)]
+    runs.append(("q4_2", "default", config("mlp")))
+    for name, values in (("learning_rate", (0.001, 0.1)), ("hidden_size", (100,)),
+                         ("dropout", (0.5,)), ("activation", ("tanh",)),
+                         ("optimizer", ("adam",))):
+        runs += [("q4_2", f"{name}={v:g}" if isinstance(v, float) else f"{name}={v}",
+                  config("mlp", **{name: v})) for v in values]
+    runs += [("q4_3", f"layers={n}", config("mlp", layers=n)) for n in (2, 3)]
+    return runs
+
+
+def estimated_cost(config):
+    """Relative run time, to start the longest runs first (measured ratios, roughly)."""
+    if config["model"] == "logistic_regression":
+        return 1.0
+    cost = 3.0 * config["hidden_size"] / 200 + 0.5 * (config["layers"] - 1)
+    return cost * (2.0 if config["optimizer"] == "adam" else 1.0)
+
+
+def record_path(output, config):
+    return os.path.join(output, "runs", load_q4().run_key(config) + ".json")
+
+
+def run_one(config, output):
+    """Worker: train one configuration on one thread and save its record. Returns the path."""
+    import torch
+    torch.set_num_threads(1)
+    q4 = load_q4()
+    record = q4.run(config, verbose=False, show_progress=False)
+    return utils.save_record(record_path(output, config), record)
+
+
+def run_study(data=utils.FASHION_PATH, output=os.path.join("results", "q4"), epochs=20,
+              workers=None, seed=42):
+    """Train every run without a record (in parallel), then write the summary. Returns it."""
+    workers = workers or os.cpu_count() or 1
+    runs = study_runs(data, epochs, seed)
+    todo = [c for _, _, c in runs if not os.path.exists(record_path(output, c))]
+    todo.sort(key=estimated_cost, reverse=True)
+    print(f"{len(todo)} runs to train, {len(runs) - len(todo)} already done; {workers} workers")
+    failures, start = [], time.perf_counter()
+    if workers == 1:
+        for config in todo:
+            _report(config, lambda: run_one(config, output), start, failures)
+    else:
+        # fork: the workers inherit the loaded modules (the scripts have dashes in their names).
+        context = multiprocessing.get_context("fork")
+        with futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            jobs = {pool.submit(run_one, c, output): c for c in todo}
+            for job in futures.as_completed(jobs):
+                _report(jobs[job], job.result, start, failures)
+    if failures:
+        raise SystemExit(f"{len(failures)} runs failed: {failures}")
+    print(f"study: {time.perf_counter() - start:.0f} s wall")
+    return write_summary(output, data=data, epochs=epochs, seed=seed)
+
+
+def _report(config, result, start, failures):
+    key = load_q4().run_key(config)
+    try:
+        record = utils.load_record(result())
+    except Exception as exc:  # keep the other runs going; report at the end
+        failures.append(f"{key}: {exc!r}")
+        print(f"FAILED {key}: {exc!r}", flush=True)
+        return
+    final = record["final"]
+    print(f"[{time.perf_counter() - start:5.0f} s] {key}: {record['seconds']:.0f} s, "
+          f"valid {final['dev_acc']}, test {final['test_acc']}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary, table and figures, from the records alone.
+
+COLUMNS = ["group", "model", "varied", "learning_rate", "hidden_size", "layers", "dropout",
+           "activation", "optimizer", "final_train_loss", "best_dev_acc", "final_dev_acc",
+           "test_acc", "seconds", "status", "key"]
+
+
+def summary_rows(output=os.path.join("results", "q4"), data=utils.FASHION_PATH, epochs=20,
+                 seed=42):
+    """One dict per study run that has a record (report order), with the COLUMNS keys."""
+    rows = []
+    for group, varied, config in study_runs(data, epochs, seed):
+        path = record_path(output, config)
+        if not os.path.exists(path):
+            continue
+        record, mlp = utils.load_record(path), config["model"] == "mlp"
+        final = record["final"]
+        rows.append({
+            "group": group, "model": config["model"], "varied": varied,
+            "learning_rate": config["learning_rate"],
+            "hidden_size": config["hidden_size"] if mlp else "",
+            "layers": config["layers"] if mlp else "",
+            "dropout": config["dropout"] if mlp else "",
+            "activation": config["activation"] if mlp else "",
+            "optimizer": config["optimizer"], "final_train_loss": final["train_loss"],
+            "best_dev_acc": final["best_dev_acc"], "final_dev_acc": final["dev_acc"],
+            "test_acc": final["test_acc"], "seconds": record["seconds"],
+            "status": record["status"], "key": load_q4().run_key(config), "record": record})
+    return rows
+
+
+def best_runs(rows):
+    """{group: row} with the highest final validation accuracy (first one on ties)."""
+    best = {}
+    for row in rows:
+        acc = row["final_dev_acc"]
+        if acc is not None and (row["group"] not in best
+                                or acc > best[row["group"]]["final_dev_acc"]):
+            best[row["group"]] = row
+    return best
+
+
+def csv_text(rows):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def latex_table(rows, best=None):
+    """A booktabs tabular fragment (no preamble): one row per run, the best per group bold."""
+    best_keys = {row["key"] for row in (best or best_runs(rows)).values()}
+    fmt = lambda v, spec: "--" if v is None else format(v, spec)  # noqa: E731
+    lines = [r"\begin{tabular}{llrrrrr}", r"\toprule",
+             r"Model & Configuration & Train loss & Best val.\ acc. & Final val.\ acc. & "
+             r"Test acc. & Time (s) \\", r"\midrule"]
+    previous = None
+    for row in rows:
+        if previous is not None and row["group"] != previous:
+            lines.append(r"\midrule")
+        previous = row["group"]
+        name = "Logistic" if row["model"] == "logistic_regression" else "FFN"
+        varied = row["varied"].replace("_", r"\_")
+        if row["key"] in best_keys:
+            varied = r"\textbf{" + varied + "}"
+        lines.append(f"{name} & {varied} & {fmt(row['final_train_loss'], '.4f')} & "
+                     f"{fmt(row['best_dev_acc'], '.4f')} & {fmt(row['final_dev_acc'], '.4f')} & "
+                     f"{fmt(row['test_acc'], '.4f')} & {fmt(row['seconds'], '.0f')} \\\\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_best(best, output):
+    """For each group, the best run's training loss and validation accuracy per epoch."""
+    paths = []
+    for group, row in best.items():
+        epochs = row["record"]["epochs"]
+        label = f"{row['model']} {row['varied']}"
+        loss = [e["train_loss"] if e["train_loss"] is not None else float("nan") for e in epochs]
+        paths.append(utils.plot({label: loss}, "Training loss",
+                                os.path.join(output, f"{group}-loss.pdf"),
+                                title=GROUPS[group]))
+        paths.append(utils.plot({label: [e["dev_acc"] for e in epochs]}, "Validation accuracy",
+                                os.path.join(output, f"{group}-accuracy.pdf"),
+                                title=GROUPS[group]))
+    return paths
+
+
+def write_summary(output=os.path.join("results", "q4"), data=utils.FASHION_PATH, epochs=20,
+                  seed=42, figures=True):
+    """Write summary.csv, summary.tex, best.json (and the figures) from the records."""
+    rows = summary_rows(output, data, epochs, seed)
+    best = best_runs(rows)
+    utils.atomic_write_bytes(os.path.join(output, "summary.csv"), csv_text(rows).encode())
+    utils.atomic_write_bytes(os.path.join(output, "summary.tex"),
+                             latex_table(rows, best).encode())
+    best_keys = {group: row["key"] for group, row in best.items()}
+    utils.atomic_write_bytes(os.path.join(output, "best.json"),
+                             (json.dumps(best_keys, indent=1, sort_keys=True) + "\n").encode())
+    if figures:
+        plot_best(best, output)
+    return {"rows": rows, "best": best_keys}
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Q4 study: all runs, summary and figures.")
+    parser.add_argument("-data", default=utils.FASHION_PATH)
+    parser.add_argument("-output", default=os.path.join("results", "q4"))
+    parser.add_argument("-epochs", type=int, default=20)
+    parser.add_argument("-workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("-summary_only", action="store_true",
+                        help="rebuild the table and figures from existing records, no training")
+    opt = parser.parse_args()
+    if opt.summary_only:
+        summary = write_summary(opt.output, opt.data, opt.epochs)
+    else:
+        summary = run_study(opt.data, opt.output, opt.epochs, opt.workers)
+    print(f"best runs (final validation accuracy): {summary['best']}")
+    print(f"wrote {opt.output}/summary.csv, summary.tex, best.json and the figures")
+
+
+if __name__ == "__main__":
+    main()
