@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+"""Reproduce every result of the report, from nothing to report/report.pdf.
+
+    python tools/reproduce.py [--source DIR] [--force] [--no-pdf]
+
+Stages: build Fashion-MNIST.npz (online, or from --source DIR) unless it exists; run every
+experiment of Q2, Q3 and Q4, reusing the run records that already exist (--force reruns them);
+regenerate the report's tables (tools/make_report.py); build the PDF with latexmk. The Q4 study
+keeps one worker per core busy while the Q2 and Q3 runs go through one after the other beside it,
+so the independent runs share the two cores. Every command's output goes to results/logs/; the
+run ends with a table of per-stage wall times.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOGS = os.path.join(ROOT, "results", "logs")
+PY = sys.executable
+
+# (name, record that marks it done, command); run one after the other, beside the Q4 study.
+NUMPY_RUNS = [
+    ("q3 mlp", "results/q3/mlp.json", ["hw1-q3.py", "mlp"]),
+    ("q3 logistic_regression", "results/q3/logistic_regression.json", ["hw1-q3.py", "logistic_regression"]),
+    ("q3 perceptron", "results/q3/perceptron.json", ["hw1-q3.py", "perceptron"]),
+    ("q2 nn seeds", "results/q2/nn-seeds.json", ["hw1-q2.py", "nn", "-seeds", "10"]),
+    ("q2 nn", "results/q2/nn.json", ["hw1-q2.py", "nn"]),
+    ("q2 linear_regression", "results/q2/linear_regression.json", ["hw1-q2.py", "linear_regression"]),
+]
+Q4_STUDY = ["tools/study_q4.py", "-workers", str(os.cpu_count() or 2)]
+
+
+def start(name, args):
+    """Start `python args...` in the project root, its output going to results/logs/NAME.log."""
+    os.makedirs(LOGS, exist_ok=True)
+    log = open(os.path.join(LOGS, name.replace(" ", "_") + ".log"), "w")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([PY] + args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    process.log_path = log.name
+    return process
+
+
+def finish(name, process, started, timings):
+    code = process.wait()
+    timings.append((name, time.time() - started, code))
+    status = "ok" if code == 0 else f"FAILED (exit {code}; see {os.path.relpath(process.log_path, ROOT)})"
+    print(f"[{time.time() - T0:7.1f} s] {name}: {status}", flush=True)
+    return code
+
+
+def run(name, args, timings):
+    return finish(name, start(name, args), time.time(), timings)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Reproduce every result and the report PDF.")
+    parser.add_argument("--source", metavar="DIR", help="offline Fashion-MNIST folder (four .gz files)")
+    parser.add_argument("--force", action="store_true", help="rerun experiments that have records")
+    parser.add_argument("--no-pdf", action="store_true", help="stop before building the PDF")
+    args = parser.parse_args(argv)
+    timings, failures = [], 0
+
+    if not os.path.exists(os.path.join(ROOT, "Fashion-MNIST.npz")):
+        data_args = ["download_fashion_mnist.py"] + (["--source", args.source] if args.source else [])
+        if run("data", data_args, timings):
+            return 1
+    if args.force:
+        for _, record, _ in NUMPY_RUNS:
+            if os.path.exists(os.path.join(ROOT, record)):
+                os.remove(os.path.join(ROOT, record))
+        shutil.rmtree(os.path.join(ROOT, "results", "q4", "runs"), ignore_errors=True)
+
+    study_started = time.time()
+    study = start("q4 study", Q4_STUDY)
+    print(f"[{time.time() - T0:7.1f} s] q4 study: started (log in results/logs/)", flush=True)
+    for name, record, command in NUMPY_RUNS:
+        if os.path.exists(os.path.join(ROOT, record)):
+            print(f"[{time.time() - T0:7.1f} s] {name}: record exists, skipped", flush=True)
+            continue
+        failures += run(name, command, timings) != 0
+    failures += finish("q4 study", study, study_started, timings) != 0
+
+    failures += run("report tables", ["tools/make_report.py"], timings) != 0
+    if not args.no_pdf and not failures:
+        started = time.time()
+        code = subprocess.call(["latexmk", "-pdf", "-interaction=nonstopmode", "-quiet", "report.tex"],
+                               cwd=os.path.join(ROOT, "report"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        timings.append(("pdf", time.time() - started, code))
+        failures += code != 0
+
+    print("\nstage                          seconds  status")
+    for name, seconds, code in timings:
+        print(f"{name:28s} {seconds:9.1f}  {'ok' if code == 0 else 'FAILED'}")
+    print(f"{'total (wall)':28s} {time.time() - T0:9.1f}")
+    return 1 if failures else 0
+
+
+T0 = time.time()
+if __name__ == "__main__":
+    sys.exit(main())
