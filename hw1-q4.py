@@ -300,6 +300,16 @@ def run(config, verbose=True, show_progress=True):
     }
 
 
+def run_and_save(config, folder, threads=1, verbose=False):
+    """Train one configuration on `threads` threads and save its record as folder/<key>.json.
+
+    Lives here (an importable module) so that the study's worker processes can call it.
+    """
+    torch.set_num_threads(threads)
+    record = run(config, verbose=verbose, show_progress=verbose)
+    return utils.save_record(os.path.join(folder, run_key(config) + ".json"), record)
+
+
 def plot_record(record, folder, show=False):
     """The run's training loss and validation accuracy against the epoch, as two PDFs."""
     key = run_key(record["config"])
@@ -352,12 +362,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     opt = parse_args(argv)
-    # Batch size 1 gains nothing from intra-op threads (tiny kernels) and loses to their sync.
-    torch.set_num_threads(1)
     config = {k: v for k, v in vars(opt).items() if k not in ("output", "show")}
-    record = run(config)
-    path = utils.save_record(os.path.join(opt.output, run_key(config) + ".json"), record)
-    plot_record(record, opt.output, show=opt.show)
+    # One thread: batch size 1 gains nothing from intra-op threads (tiny kernels).
+    path = run_and_save(config, opt.output, threads=1, verbose=True)
+    plot_record(utils.load_record(path), opt.output, show=opt.show)
     print(f"record: {path}")
 
 

@@ -79,15 +79,6 @@ def record_path(output, config):
     return os.path.join(output, "runs", load_q4().run_key(config) + ".json")
 
 
-def run_one(config, output):
-    """Worker: train one configuration on one thread and save its record. Returns the path."""
-    import torch
-    torch.set_num_threads(1)
-    q4 = load_q4()
-    record = q4.run(config, verbose=False, show_progress=False)
-    return utils.save_record(record_path(output, config), record)
-
-
 def run_study(data=utils.FASHION_PATH, output=os.path.join("results", "q4"), epochs=20,
               workers=None, seed=42):
     """Train every run without a record (in parallel), then write the summary. Returns it."""
@@ -97,14 +88,15 @@ def run_study(data=utils.FASHION_PATH, output=os.path.join("results", "q4"), epo
     todo.sort(key=estimated_cost, reverse=True)
     print(f"{len(todo)} runs to train, {len(runs) - len(todo)} already done; {workers} workers")
     failures, start = [], time.perf_counter()
+    run_and_save, folder = load_q4().run_and_save, os.path.join(output, "runs")
     if workers == 1:
         for config in todo:
-            _report(config, lambda: run_one(config, output), start, failures)
+            _report(config, lambda: run_and_save(config, folder), start, failures)
     else:
-        # fork: the workers inherit the loaded modules (the scripts have dashes in their names).
+        # fork: the workers inherit the loaded hw1_q4 module (its file name has a dash).
         context = multiprocessing.get_context("fork")
         with futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            jobs = {pool.submit(run_one, c, output): c for c in todo}
+            jobs = {pool.submit(run_and_save, c, folder): c for c in todo}
             for job in futures.as_completed(jobs):
                 _report(jobs[job], job.result, start, failures)
     if failures:
