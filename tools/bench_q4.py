@@ -67,7 +67,7 @@ def timed(fn):
     return time.thread_time() - c, time.perf_counter() - w
 
 
-def compare(optimizer, X, y, repeats):
+def compare(optimizer, X, y, repeats, flush_denormal=True):
     """Median us/step (cpu, wall) of the reference and the fast loop, interleaved."""
     cfg = Config()
     cfg.optimizer = optimizer
@@ -91,7 +91,8 @@ def compare(optimizer, X, y, repeats):
         start[0] = (time.thread_time(), time.perf_counter())
 
     start[0] = (time.thread_time(), time.perf_counter())
-    q4.train_fast(fast_model, optimizer, cfg.learning_rate, X, y, repeats + 1, on_epoch=on_epoch)
+    q4.train_fast(fast_model, optimizer, cfg.learning_rate, X, y, repeats + 1, on_epoch=on_epoch,
+                  flush_denormal=flush_denormal)
     n = X.shape[0]
     med = lambda ts, i: statistics.median(t[i] for t in ts) / n * 1e6  # noqa: E731
     return {"ref_cpu": med(ref_times, 0), "ref_wall": med(ref_times, 1),
@@ -147,30 +148,79 @@ def floors(x):
             "adam_kernel": adam_us}
 
 
+def study_estimate(X, y, dev_X, workers=2, train_size=50000, epochs=20):
+    """Seconds of wall time for the whole study, from one timed epoch of X per run.
+
+    Each of the 12 runs is timed (thread CPU time, i.e. as if it had a core to itself) for one
+    epoch of len(X) steps (after a warm-up epoch of the same run), scaled to 20 x 50,000 steps plus 20 evaluations of the 10,000 validation
+    examples; the runs are then packed longest first onto `workers` single-thread workers.
+    """
+    study = load_study()
+    per_run = []
+    for group, varied, config in study.study_runs():
+        opt = type("Opt", (), config)
+        torch.manual_seed(0)
+        model = q4.make_model(config["model"], 10, X.shape[1], opt)
+        marks = []
+        q4.train_fast(model, config["optimizer"], config["learning_rate"], X, y, 2,
+                      on_epoch=lambda e, l: marks.append(time.thread_time()))
+        eval_s = timed(lambda: q4.evaluate(model, dev_X, torch.zeros(len(dev_X))))[0]
+        us = (marks[1] - marks[0]) / len(X) * 1e6
+        per_run.append((us * 1e-6 * train_size * epochs + eval_s * epochs, group, varied, us))
+    loads = [0.0] * workers
+    for seconds, *_ in sorted(per_run, reverse=True):
+        loads[loads.index(min(loads))] += seconds
+    return per_run, max(loads)
+
+
+def load_study():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("study_q4",
+                                                  os.path.join(ROOT, "tools", "study_q4.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-data", default="Fashion-MNIST.npz")
     parser.add_argument("-n", type=int, default=2000, help="steps per timed epoch")
     parser.add_argument("-repeats", type=int, default=5)
+    parser.add_argument("-skip_no_flush", action="store_true",
+                        help="skip the fast Adam row without denormal flushing")
+    parser.add_argument("-skip_study", action="store_true",
+                        help="skip the per-run timing that estimates the study's wall time")
     opt = parser.parse_args()
     torch.set_num_threads(1)
     X, y, kind = load_examples(opt.data, opt.n)
     print(f"torch {torch.__version__}, 1 thread, {kind} data, {opt.n} steps x {opt.repeats} "
           f"repeats per loop (medians; cpu = thread CPU time)")
     results = {name: compare(name, X, y, opt.repeats) for name in ("sgd", "adam")}
+    if not opt.skip_no_flush:
+        results["adam, no denormal flush"] = compare("adam", X, y, opt.repeats, False)
     torch.set_flush_denormal(True)  # as train_fast runs
     floor = floors(X[0])
     torch.set_flush_denormal(False)
     print(f"\n{'step':6s} {'textbook us':>16s} {'fast us':>16s} {'speed-up':>14s} "
           f"{'floor us (mem / kernels)':>26s}")
     for name, r in results.items():
+        kind = name.split(",")[0]
         print(f"{name:6s} {r['ref_cpu']:7.0f} cpu {r['ref_wall']:5.0f} wall "
               f"{r['fast_cpu']:6.0f} cpu {r['fast_wall']:5.0f} wall "
               f"{r['ref_cpu'] / r['fast_cpu']:5.2f}x {r['ref_wall'] / r['fast_wall']:5.2f}x wall"
-              f"   {floor['mem_' + name]:6.0f} / {floor['kernel_' + name]:4.0f}")
+              f"   {floor['mem_' + kind]:6.0f} / {floor['kernel_' + kind]:4.0f}")
     print(f"\nmeasured copy bandwidth at 627 KB: {floor['bandwidth_GBs']:.1f} GB/s; "
           f"bare kernels (us): " + ", ".join(f"{k} {v:.1f}" for k, v in floor["costs"].items())
           + f", fused adam {floor['adam_kernel']:.1f}")
+    if not opt.skip_study:
+        dev_X = X.repeat(10000 // len(X) + 1, 1)[:10000]
+        per_run, wall = study_estimate(X, y, dev_X)
+        print("\nstudy estimate (fast loop, CPU us/step over one epoch of each run):")
+        for seconds, group, varied, us in per_run:
+            print(f"  {group} {varied:22s} {us:5.0f} us/step -> {seconds:5.0f} s")
+        print(f"whole study on 2 single-thread workers: ~{wall / 60:.1f} min wall "
+              f"(sum of runs {sum(r[0] for r in per_run) / 60:.1f} min of CPU)")
 
 
 if __name__ == "__main__":
