@@ -139,6 +139,16 @@ def _bulk_dropout_is_exact():
     return torch.equal(bulk, one_by_one)
 
 
+def _epoch_dropout_masks(n_steps, n_layers, width, p):
+    """Per layer, n_steps masks (width,) of an epoch, scaled by 1 / (1 - p) as F.dropout does.
+
+    Drawn in one (n_steps, n_layers, width) bernoulli_ call, which consumes the generator
+    exactly as n_steps x n_layers calls of F.dropout on (1, width) would, in step order.
+    """
+    masks = torch.empty(n_steps, n_layers, width).bernoulli_(1 - p).div_(1 - p)
+    return [masks[:, layer].unbind(0) for layer in range(n_layers)]
+
+
 def _layers_of(model):
     """[(W, b)] of every linear layer (hidden ones first, output last), the activation, p."""
     if isinstance(model, LogisticRegression):
@@ -169,13 +179,12 @@ def train_fast(model, optimizer_name, learning_rate, X, y, epochs, l2_decay=0.0,
     # for the weight is an outer product: one autograd node per layer and no transposes.
     linear = torch.addmv if one_row else (lambda b, W, x: F.linear(x, W, b))
     hidden, (W_out, b_out) = layers[:-1], layers[-1]
-    keep = 1.0 - p
     bulk_masks = p > 0 and one_row and X.device.type == "cpu" and _bulk_dropout_is_exact()
     seed_grad = torch.ones((), device=X.device)
     if optimizer_name == "adam":
         exp_avgs = [torch.zeros_like(t) for t in data]
         exp_avg_sqs = [torch.zeros_like(t) for t in data]
-        step = torch.zeros((), dtype=torch.float32)  # shared by all parameters
+        step = torch.zeros((), device=X.device)  # the step count, shared by all parameters
         steps = [step] * len(data)
     elif optimizer_name != "sgd":
         raise ValueError(optimizer_name)
@@ -194,12 +203,8 @@ def train_fast(model, optimizer_name, learning_rate, X, y, epochs, l2_decay=0.0,
             xs = X_epoch.unbind(0) if one_row else X_epoch.split(B)
             ys = y_epoch.unbind(0) if one_row else y_epoch.split(B)
             if bulk_masks:
-                # (n, layers, hidden) masks, scaled like F.dropout's noise, split per layer.
-                masks = torch.empty(n, len(hidden), hidden[0][0].shape[0]).bernoulli_(keep)
-                masks.div_(keep)
-                per_layer = [masks[:, i].unbind(0) for i in range(len(hidden))]
-                mask_rows = zip(*per_layer) if hidden else [()] * n
-            else:
+                mask_rows = zip(*_epoch_dropout_masks(n, len(hidden), hidden[0][0].shape[0], p))
+            else:  # none, or F.dropout inside the step
                 mask_rows = [None] * len(xs)
             losses, steps_of_epoch = [], zip(xs, ys, mask_rows)
             if progress:  # tqdm on a terminal; a plain pass-through otherwise
@@ -229,8 +234,8 @@ def train_fast(model, optimizer_name, learning_rate, X, y, epochs, l2_decay=0.0,
             losses = torch.stack(losses).double()
             finite = torch.isfinite(losses)
             if not bool(finite.all()):
-                step = int((~finite).nonzero()[0, 0]) + 1
-                status["diverged_at"] = {"epoch": epoch, "step": step,
+                bad_step = int((~finite).nonzero()[0, 0]) + 1
+                status["diverged_at"] = {"epoch": epoch, "step": bad_step,
                                          "message": "non-finite training loss"}
                 if on_epoch is not None:
                     on_epoch(epoch, float("nan"))
