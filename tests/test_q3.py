@@ -172,10 +172,11 @@ def test_one_update_equals_one_torch_sgd_step(index):
     tensors = [torch.tensor(p, requires_grad=True) for p in params(model)]
     lr = 0.001
     _, torch_grads = torch_loss_and_grads(model, x, y)
-    optimizer = torch.optim.SGD(tensors, lr=lr)
-    for t, g in zip(tensors, torch_grads):
-        t.grad = torch.tensor(g)
-    optimizer.step()
+    # PyTorch's plain SGD step, p <- p - lr * grad (what torch.optim.SGD does without momentum;
+    # the optimizer class itself spends ~7 s initialising torch._dynamo on its first step).
+    with torch.no_grad():
+        for t, g in zip(tensors, torch_grads):
+            t.sub_(lr * torch.tensor(g))
     model.update_weights(x, y, learning_rate=lr)   # the assignment's name for the method
     for p, t in zip(params(model), tensors):
         np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-15)
@@ -340,10 +341,10 @@ def test_script_writes_record_and_figures(tmp_path, monkeypatch, capsys, tiny_fa
     assert (out / f"{name}-accuracy.pdf").stat().st_size > 0
     assert (out / f"{name}-loss.pdf").exists() == has_loss
     assert "epoch  2" in capsys.readouterr().out
-    # Same seed, same numbers.
-    run_script(monkeypatch, *args[:-4], "-output", tmp_path / "again", "-seed", 3)
-    again = json.loads((tmp_path / "again" / f"{name}.json").read_text())
-    assert again["epochs"] == record["epochs"]
+    if name == "mlp-L2":   # same seed, same numbers (the deepest model; one rerun is enough)
+        run_script(monkeypatch, *args[:-4], "-output", tmp_path / "again", "-seed", 3)
+        again = json.loads((tmp_path / "again" / f"{name}.json").read_text())
+        assert again["epochs"] == record["epochs"]
 
 
 def test_script_stops_on_divergence(tmp_path, monkeypatch, capsys, tiny_fashion):
@@ -378,12 +379,15 @@ def test_script_rejects_bad_arguments(monkeypatch, capsys, args):
 # Real data (skipped when Fashion-MNIST.npz is absent)
 
 def test_real_data_logistic_regression_learns(root):
+    """One pass over the 10,000 dev images (the smallest split to decompress) beats 70% on test."""
     path = os.path.join(root, "Fashion-MNIST.npz")
     if not os.path.exists(path):
         pytest.skip("Fashion-MNIST.npz not built (python download_fashion_mnist.py)")
-    import utils
-    data = utils.load_classification_data(bias=True, path=path)
-    X, y = data["train"]
-    model = q3.LogisticRegression(10, X.shape[1])
-    model.train_epoch(X[:5000], y[:5000], learning_rate=0.001)
-    assert model.evaluate(*data["dev"]) > 0.7
+    data = np.load(path)
+    X, y, X_test, y_test = (data[key] for key in ("Xdev", "ydev", "Xtest", "ytest"))
+    assert X.shape == (10000, 784) and X.dtype == np.float64 and 0 <= X.min() <= X.max() < 1
+    with_bias = lambda X: np.hstack([X, np.ones((len(X), 1))])
+    model = q3.LogisticRegression(10, 785)
+    loss = model.train_epoch(with_bias(X), y, learning_rate=0.001)
+    assert 0.4 < loss < 1.5
+    assert model.evaluate(with_bias(X_test), y_test) > 0.7
