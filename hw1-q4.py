@@ -277,6 +277,7 @@ def run(config, verbose=True, show_progress=True):
     dev_X, dev_y = (torch.tensor(a, device=device) for a in data["dev"])
     test_X, test_y = (torch.tensor(a, device=device) for a in data["test"])
     dev_X, test_X = dev_X.float(), test_X.float()
+    del data  # the float64 copies: 0.4 GB per study worker
     n_classes, n_features = 10, X.shape[1]
 
     model = make_model(opt.model, n_classes, n_features, opt).to(device)
