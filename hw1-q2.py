@@ -232,7 +232,8 @@ def run_study(opt, data):
     for seed in range(opt.seed, opt.seed + opt.seeds):
         record = train(opt, data, seed, verbose=False)
         runs.append({"seed": seed, "status": record["status"], "seconds": record["seconds"],
-                     "diverged_at": record["diverged_at"], **record["final"]})
+                     "diverged_at": record["diverged_at"], "epochs": record["epochs"],
+                     **record["final"]})
         if record["status"] == "ok":
             print(f"{opt.model} seed {seed}: train rmse {record['final']['train_rmse']:.4f} | "
                   f"test rmse {record['final']['test_rmse']:.4f} ({record['seconds']:.1f} s)")
@@ -245,7 +246,14 @@ def run_study(opt, data):
         summary[metric + "_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
     record = {"question": "q2", "model": opt.model + "-seeds", "config": vars(opt),
               "runs": runs, "summary": summary, "seconds": time.perf_counter() - start}
-    utils.save_record(os.path.join(opt.output, opt.model + "-seeds.json"), record)
+    name = os.path.join(opt.output, opt.model + "-seeds")
+    utils.save_record(name + ".json", record)
+    for split in ("train", "test"):  # one curve per converged seed
+        curves = {f"seed {r['seed']}": [e[split + "_rmse"] for e in r["epochs"]] for r in converged}
+        if curves:
+            utils.plot(curves, f"{split.capitalize()} RMSE (log dollars)", f"{name}-{split}.pdf",
+                       title=f"{opt.model}: {len(converged)} of {len(runs)} seeds converge",
+                       show=opt.show, logy=True)
     print(f"{opt.model}: {summary['n_converged']} of {summary['n_seeds']} seeds converged; "
           + " | ".join(f"{k} {v:.4f}" for k, v in summary.items()
                        if k.endswith(("_mean", "_std")) and v is not None))
@@ -275,7 +283,7 @@ def parse_args(argv=None):
     parser.add_argument("-seed", type=int, default=42)
     parser.add_argument("-seeds", type=positive(int), default=1,
                         help="N > 1: a seed study over seeds seed .. seed + N - 1 "
-                             "(writes <model>-seeds.json, no figures)")
+                             "(writes <model>-seeds.json and -train/-test.pdf figures)")
     parser.add_argument("-output", default=os.path.join("results", "q2"),
                         help="folder for the run record and figures")
     parser.add_argument("-data", default=utils.AMES_PATH)

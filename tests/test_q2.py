@@ -342,6 +342,8 @@ def test_seed_study_matches_single_runs(tmp_path, ames_file):
     saved = json.loads((tmp_path / "s" / "nn-seeds.json").read_text())
     assert saved["model"] == "nn-seeds" and [r["seed"] for r in saved["runs"]] == [5, 6, 7]
     assert saved["runs"][1]["train_rmse"] == single["final"]["train_rmse"]
+    assert saved["runs"][1]["epochs"] == single["epochs"]
+    assert (tmp_path / "s" / "nn-seeds-test.pdf").exists() and (tmp_path / "s" / "nn-seeds-train.pdf").exists()
     ok = [r for r in saved["runs"] if r["status"] == "ok"]
     summary = saved["summary"]
     assert summary["n_seeds"] == 3 and summary["n_converged"] == len(ok) == 3
