@@ -11,8 +11,8 @@ Fashion-MNIST training examples from the same starting weights (evaluation exclu
 script prints the median seconds per epoch of each and the ratio. The MLP's textbook loop takes
 ~20 s per epoch, so by default it is timed on a fixed slice (-mlp_examples, 10,000) and scaled to
 the 50,000 examples of an epoch (both variants alike). Last, it runs `hw1-q3.py <model> -epochs 1`
-(data loading, training and evaluation) in a child process per model and prints that run's peak
-resident memory (its rusage, as resource.getrusage reports it). The machine may be shared:
+(data loading, training and evaluation) in a child process per model, before anything else,
+and prints that run's peak resident memory (its rusage, as resource.getrusage reports it). The machine may be shared:
 compare the ratio of the medians, not the seconds. Nothing here sets the BLAS thread count.
 """
 import argparse
@@ -116,6 +116,10 @@ def main():
                         help="also measure each model's peak memory in a real run (default on)")
     opt = parser.parse_args()
 
+    # Memory first, while this process is small: a child's peak RSS starts from its parent's
+    # size at fork time.
+    rss = {name: peak_rss_of_run(name, os.path.abspath(opt.data)) for name in opt.models} \
+        if opt.rss else {}
     for name in opt.models:
         utils.configure_seed(42)
         data = utils.load_classification_data(bias=name != "mlp", path=opt.data)
@@ -134,10 +138,8 @@ def main():
         note = f" (timed on {X.shape[0]} examples, scaled)" if scale != 1 else ""
         print(f"{name:20s} textbook {t_text:7.3f} s/epoch | project {t_proj:7.3f} s/epoch | "
               f"speed-up {t_text / t_proj:5.2f}x{note}", flush=True)
-    if opt.rss:
-        for name in opt.models:
-            print(f"{name:20s} peak RSS of a run (1 epoch, evaluation included): "
-                  f"{peak_rss_of_run(name, os.path.abspath(opt.data)):.2f} GiB", flush=True)
+    for name, gib in rss.items():
+        print(f"{name:20s} peak RSS of `hw1-q3.py {name} -epochs 1`: {gib:.2f} GiB")
 
 
 if __name__ == "__main__":
