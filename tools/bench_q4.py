@@ -10,10 +10,13 @@ median microseconds per step (CPU time of this thread, which ignores time the sc
 to other processes, and wall time), the ratio, and two per-step floors:
   - memory: the bytes a step must move through the cache hierarchy for the first layer's
     weights, gradient (and Adam moments), divided by the measured copy bandwidth at that size;
-  - kernels: the measured cost of the bare kernels of one step run back to back from C++
-    (forward, backward and update ops, each timed alone in a loop), i.e. with zero Python.
-Real data makes Adam's denormals appear (zero pixels -> zero gradients -> decaying moments);
-without the file, synthetic images with an all-zero border stand in.
+  - kernels: the sum of the step's kernels (forward, backward and update ops), each timed
+    alone in a tight loop: their dispatch included, but no autograd bookkeeping and no cache
+    misses between them.
+A third row times the fast Adam step without flushing denormals (its effect). Real data makes
+Adam's denormals appear (zero pixels -> zero gradients -> decaying moments); without the file,
+synthetic images with an all-zero border stand in. Last, every study run's fast step is timed
+for one epoch to estimate the study's wall time on two single-thread workers.
 """
 import argparse
 import os
