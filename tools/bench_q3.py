@@ -9,11 +9,11 @@ step, np.outer for the gradient, `W -= lr * grad`. Each repetition times one epo
 textbook loop and one of the project's `train_epoch`, interleaved, on the same shuffled
 Fashion-MNIST training examples from the same starting weights (evaluation excluded); the
 script prints the median seconds per epoch of each and the ratio. The MLP's textbook loop takes
-~20 s per epoch, so by default it is timed on a fixed slice (-mlp_examples, 10,000) and scaled to
-the 50,000 examples of an epoch (both variants alike). Last, it runs `hw1-q3.py <model> -epochs 1`
-(data loading, training and evaluation) in a child process per model, before anything else,
-and prints that run's peak resident memory (its rusage, as resource.getrusage reports it). The machine may be shared:
-compare the ratio of the medians, not the seconds. Nothing here sets the BLAS thread count.
+~20 s per epoch, so by default both MLP variants are timed on the same fixed slice of 10,000
+examples (-mlp_examples) and scaled to the 50,000 of an epoch. Before all that, it runs
+`hw1-q3.py <model> -epochs 1` (loading, one epoch, evaluation) in a child process per model and
+prints that run's peak resident memory (its rusage, as resource.getrusage reports it). The
+machine may be shared: compare the ratios, not the seconds. Nothing here sets BLAS threads.
 """
 import argparse
 import copy
