@@ -121,7 +121,7 @@ class LinearModel:
 
     def train_epoch(self, X, y, **kwargs):
         """One pass over X (n, d), y (n,) in the given order."""
-        for x_i, y_i in utils.progress(zip(X, y.tolist()), desc="train", total=len(y)):
+        for x_i, y_i in utils.progress(zip(X, np.asarray(y).tolist()), desc="train", total=len(y)):
             self.update_weight(x_i, y_i, **kwargs)
 
     def predict(self, X):
@@ -161,8 +161,8 @@ class LogisticRegression(LinearModel):
     def train_epoch(self, X, y, learning_rate=0.001, desc="train", **kwargs):
         """Per-example SGD over X (n, d), y (n,); returns the mean loss, each example's taken
         before its own update."""
-        return sgd_epoch(self.W, X, y,
-                         lambda y_i, scores: cross_entropy(scores, y_i, learning_rate)[0], desc=desc)
+        step = lambda y_i, scores: cross_entropy(scores, y_i, learning_rate)[0]  # noqa: E731
+        return sgd_epoch(self.W, X, y, step, desc=desc)
 
 
 class MLP:

@@ -97,8 +97,9 @@ def run_pair(name, X, y, start_model):
 def peak_rss_of_run(name, data):
     """Peak resident memory (GiB) of `hw1-q3.py <name> -epochs 1`, run as a child process."""
     with tempfile.TemporaryDirectory() as out:
-        child = subprocess.Popen([sys.executable, os.path.join(ROOT, "hw1-q3.py"), name,
-                                  "-epochs", "1", "-output", out, "-data", data], stdout=subprocess.DEVNULL)
+        command = [sys.executable, os.path.join(ROOT, "hw1-q3.py"), name, "-epochs", "1",
+                   "-output", out, "-data", data]
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         _, status, usage = os.wait4(child.pid, 0)
     if status != 0:
         raise SystemExit(f"error: hw1-q3.py {name} failed")
