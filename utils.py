@@ -17,15 +17,17 @@ FASHION_PATH = "Fashion-MNIST.npz"
 
 
 def configure_seed(seed):
-    """Seed python's `random`, numpy and (only if it is already installed) torch."""
+    """Seed python's `random`, numpy and torch.
+
+    torch is seeded only when the caller has already imported it: the numpy-only questions
+    never pay its import (seconds, and over half a GiB of memory).
+    """
     random.seed(seed)
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.manual_seed(seed)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
 
 
 class DataError(SystemExit):

@@ -3,6 +3,8 @@ import gzip
 import json
 import os
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -222,11 +224,17 @@ def test_configure_seed_makes_numpy_and_torch_repeat():
     a = np.random.rand(3)
     utils.configure_seed(7)
     np.testing.assert_array_equal(a, np.random.rand(3))
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")  # imported by the caller, so seeded too
     utils.configure_seed(7)
     t = torch.rand(3)
     utils.configure_seed(7)
     assert torch.equal(t, torch.rand(3))
+
+
+def test_configure_seed_does_not_import_torch():
+    code = "import sys, utils; utils.configure_seed(1); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
 
 
 def test_save_record_is_json_with_versions_and_refuses_nan(tmp_path):
