@@ -305,6 +305,10 @@ def main():
     seconds = time.perf_counter() - started
 
     final = {key: value for key, value in epochs[-1].items() if key != "epoch"} if epochs else {}
+    if epochs:  # rows: gold class, columns: predicted class, on the test set
+        confusion = np.bincount(test_y * n_classes + model.predict(test_X),
+                                minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+        final["test_confusion"] = confusion.tolist()
     record = {"question": "q3", "model": name, "config": vars(opt), "seed": opt.seed,
               "epochs": epochs, "final": final, "seconds": seconds, "status": status,
               "diverged_at": diverged_at}

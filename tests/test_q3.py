@@ -336,8 +336,13 @@ def test_script_writes_record_and_figures(tmp_path, monkeypatch, capsys, tiny_fa
     for e in record["epochs"]:
         assert 0 <= e["dev_acc"] <= 1 and 0 <= e["test_acc"] <= 1
         assert ("train_loss" in e) == has_loss
-    assert set(record["final"]) == {"dev_acc", "test_acc"} | ({"train_loss"} if has_loss else set())
+    assert set(record["final"]) == ({"dev_acc", "test_acc", "test_confusion"}
+                                    | ({"train_loss"} if has_loss else set()))
     assert record["final"]["test_acc"] == record["epochs"][-1]["test_acc"]
+    confusion = np.array(record["final"]["test_confusion"])
+    test_y = np.load(data)["ytest"]
+    np.testing.assert_array_equal(confusion.sum(1), np.bincount(test_y, minlength=len(confusion)))
+    assert np.trace(confusion) / confusion.sum() == pytest.approx(record["final"]["test_acc"])
     assert (out / f"{name}-accuracy.pdf").stat().st_size > 0
     assert (out / f"{name}-loss.pdf").exists() == has_loss
     assert "epoch  2" in capsys.readouterr().out
