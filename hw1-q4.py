@@ -150,6 +150,25 @@ def _epoch_dropout_masks(n_steps, n_layers, width, p):
     return [masks[:, layer].unbind(0) for layer in range(n_layers)]
 
 
+def _adam_update(params, grads, exp_avgs, exp_avg_sqs, step, lr, betas, eps, weight_decay):
+    """torch.optim.Adam's update (its single-tensor CPU path), op for op, over lists of tensors.
+
+    The same operations in the same order give bit-identical parameters; the foreach calls
+    only save the Python loop over the parameters.
+    """
+    beta1, beta2 = betas
+    if weight_decay:
+        grads = torch._foreach_add(grads, params, alpha=weight_decay)
+    torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+    torch._foreach_mul_(exp_avg_sqs, beta2)
+    torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+    bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
+    denom = torch._foreach_sqrt(exp_avg_sqs)
+    torch._foreach_div_(denom, bias_correction2 ** 0.5)
+    torch._foreach_add_(denom, eps)
+    torch._foreach_addcdiv_(params, exp_avgs, denom, value=-lr / bias_correction1)
+
+
 def _layers_of(model):
     """[(W, b)] of every linear layer (hidden ones first, output last), the activation, p."""
     if isinstance(model, LogisticRegression):
@@ -161,14 +180,15 @@ def _layers_of(model):
 
 def train_fast(model, optimizer_name, learning_rate, X, y, epochs, l2_decay=0.0,
                batch_size=1, on_epoch=None, betas=(0.9, 0.999), eps=1e-8, flush_denormal=True,
-               progress=False):
+               fused_adam=False, progress=False):
     """Train `model` in place along the same trajectory as `train_reference`, faster.
 
     X: (n, d) float32, y: (n,) int64, on the model's device. Same random stream as the
     reference loop: the per-epoch permutation of `epoch_permutation`, then the dropout masks of
     the epoch in step order (drawn in one call when that is exact). Gradients come from
-    autograd; parameters are updated in place with one foreach SGD add or one fused Adam call.
-    Stops at the first epoch whose losses are not all finite. progress: show a step bar.
+    autograd; parameters are updated in place by foreach ops doing torch.optim's own arithmetic
+    for SGD and Adam (bit for bit the same parameters; fused_adam=True uses the fused Adam
+    kernel instead: same maths, other rounding, which Adam's chaotic runs amplify). Stops at the first epoch whose losses are not all finite. progress: show a step bar.
     Returns {"diverged_at": None or {"epoch", "step", "message"}}.
     """
     layers, act, p = _layers_of(model)
@@ -186,7 +206,7 @@ def train_fast(model, optimizer_name, learning_rate, X, y, epochs, l2_decay=0.0,
         exp_avgs = [torch.zeros_like(t) for t in data]
         exp_avg_sqs = [torch.zeros_like(t) for t in data]
         step = torch.zeros((), device=X.device)  # the step count, shared by all parameters
-        steps = [step] * len(data)
+        steps, adam_step = [step] * len(data), 0
     elif optimizer_name != "sgd":
         raise ValueError(optimizer_name)
     flush = flush_denormal and X.device.type == "cpu"
@@ -225,12 +245,16 @@ def train_fast(model, optimizer_name, learning_rate, X, y, epochs, l2_decay=0.0,
                     if l2_decay:
                         grads = torch._foreach_add(grads, data, alpha=l2_decay)
                     torch._foreach_add_(data, grads, alpha=-learning_rate)
-                else:
+                elif fused_adam:
                     step.add_(1.0)
                     torch._fused_adam_(data, grads, exp_avgs, exp_avg_sqs, [], steps,
                                        lr=learning_rate, beta1=betas[0], beta2=betas[1],
                                        weight_decay=l2_decay, eps=eps, amsgrad=False,
                                        maximize=False)
+                else:
+                    adam_step += 1
+                    _adam_update(data, grads, exp_avgs, exp_avg_sqs, adam_step, learning_rate,
+                                 betas, eps, l2_decay)
                 losses.append(loss.detach())
             losses = torch.stack(losses).double()
             finite = torch.isfinite(losses)
