@@ -164,6 +164,41 @@ def sqrt_cost(zero_fraction):
     return us_per_call(lambda: v.sqrt(), 300)
 
 
+def study_estimate(X, y, dev_X, workers=2, train_size=50000, epochs=20):
+    """Seconds of wall time for the whole study, from one timed epoch of X per run.
+
+    Each of the 12 runs is timed (thread CPU time, i.e. as if it had a core to itself) for one
+    epoch of len(X) steps (after a warm-up epoch of the same run), scaled to 20 x 50,000 steps plus 20 evaluations of the 10,000 validation
+    examples; the runs are then packed longest first onto `workers` single-thread workers.
+    """
+    study = load_study()
+    per_run = []
+    for group, varied, config in study.study_runs():
+        opt = type("Opt", (), config)
+        torch.manual_seed(0)
+        model = q4.make_model(config["model"], 10, X.shape[1], opt)
+        marks = []
+        q4.train_fast(model, config["optimizer"], config["learning_rate"], X, y, 2,
+                      on_epoch=lambda e, l: marks.append(time.thread_time()),
+                      fused_adam=q4.FUSED_ADAM)  # as the study runs it
+        eval_s = timed(lambda: q4.evaluate(model, dev_X, torch.zeros(len(dev_X))))[0]
+        us = (marks[1] - marks[0]) / len(X) * 1e6
+        per_run.append((us * 1e-6 * train_size * epochs + eval_s * epochs, group, varied, us))
+    loads = [0.0] * workers
+    for seconds, *_ in sorted(per_run, reverse=True):
+        loads[loads.index(min(loads))] += seconds
+    return per_run, max(loads)
+
+
+def load_study():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("study_q4",
+                                                  os.path.join(ROOT, "tools", "study_q4.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-data", default="Fashion-MNIST.npz")
