@@ -12,6 +12,7 @@ import tempfile
 
 import numpy as np
 
+ROOT = os.path.dirname(os.path.abspath(__file__))
 AMES_PATH = "ames.npz"
 FASHION_PATH = "Fashion-MNIST.npz"
 
@@ -28,6 +29,20 @@ def configure_seed(seed):
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.manual_seed(seed)
+
+
+def load_script(path):
+    """Import a script of the project by its path from the project root, e.g. "hw1-q4.py" or
+    "tools/study_q4.py" (file names with dashes cannot be imported by name), once per process.
+    The module is registered as, e.g., "hw1_q4"."""
+    import importlib.util
+    name = os.path.basename(path).replace("-", "_").removesuffix(".py")
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 class DataError(SystemExit):

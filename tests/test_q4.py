@@ -13,15 +13,6 @@ from conftest import ROOT, load_script
 q4 = load_script("hw1-q4.py")
 
 
-def load_study():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("study_q4",
-                                                  os.path.join(ROOT, "tools", "study_q4.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def images(n, d=784, seed=0):
     """(n, d) float32 pixels in [0, 1) with an always-zero border, like Fashion-MNIST, and labels."""
     gen = torch.Generator().manual_seed(seed)
@@ -300,7 +291,7 @@ def test_command_line_run_writes_its_record(tmp_path, capsys):
 
 
 def test_study_runs_everything_writes_the_summary_and_skips_finished_runs(tmp_path, capsys):
-    study = load_study()
+    study = load_script("tools/study_q4.py")
     data = write_tiny_npz(tmp_path / "tiny.npz", n_train=24)
     out = str(tmp_path / "q4")
     runs = study.study_runs(data, epochs=1)

@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import utils  # noqa: E402
-from conftest import load_script  # noqa: E402
+from utils import load_script  # noqa: E402
 from test_q2 import nn_params, textbook_linear_step, textbook_nn_step  # noqa: E402
 
 q2 = load_script("hw1-q2.py")

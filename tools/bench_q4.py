@@ -31,21 +31,10 @@ import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+import utils  # noqa: E402
 
 
-def load_q4():
-    """Import the dash-named hw1-q4.py as a module."""
-    import importlib.util
-    if "hw1_q4" in sys.modules:
-        return sys.modules["hw1_q4"]
-    spec = importlib.util.spec_from_file_location("hw1_q4", os.path.join(ROOT, "hw1-q4.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hw1_q4"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-q4 = load_q4()
+q4 = utils.load_script("hw1-q4.py")
 
 
 def load_examples(path, n):
@@ -171,7 +160,7 @@ def study_estimate(X, y, dev_X, workers=2, train_size=50000, epochs=20):
     epoch of len(X) steps (after a warm-up epoch of the same run), scaled to 20 x 50,000 steps plus 20 evaluations of the 10,000 validation
     examples; the runs are then packed longest first onto `workers` single-thread workers.
     """
-    study = load_study()
+    study = utils.load_script("tools/study_q4.py")
     per_run = []
     for group, varied, config in study.study_runs():
         opt = type("Opt", (), config)
@@ -188,15 +177,6 @@ def study_estimate(X, y, dev_X, workers=2, train_size=50000, epochs=20):
     for seconds, *_ in sorted(per_run, reverse=True):
         loads[loads.index(min(loads))] += seconds
     return per_run, max(loads)
-
-
-def load_study():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("study_q4",
-                                                  os.path.join(ROOT, "tools", "study_q4.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main():

@@ -9,12 +9,14 @@ report/generated/q4_table.tex and the block between the results markers of READM
 --check it writes nothing and exits 1 if any of those files differs from what it would write.
 """
 import argparse
-import importlib.util
 import json
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import utils  # noqa: E402
+from utils import load_script  # noqa: E402
 RESULTS = os.path.join(ROOT, "results")
 GENERATED = os.path.join(ROOT, "report", "generated")
 README = os.path.join(ROOT, "README.md")
@@ -25,17 +27,6 @@ BEGIN, END = "<!-- results:begin (tools/make_report.py) -->", "<!-- results:end 
 def load(path):
     with open(os.path.join(RESULTS, path)) as f:
         return json.load(f)
-
-
-def load_script(path):
-    """Import a script of the project (dash-named or in tools/) as a module."""
-    name = os.path.basename(path).replace("-", "_").removesuffix(".py")
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def rmse(x):
@@ -100,9 +91,7 @@ def q2_data_values(lin, nn):
 
     Computed from ames.npz and hw1-q2.py's own initialisation (seeded as its runs are).
     """
-    sys.path.insert(0, ROOT)
     import numpy as np
-    import utils
     q2 = load_script("hw1-q2.py")
     data = utils.load_regression_data(bias=True, path=os.path.join(ROOT, utils.AMES_PATH))
     X, y = data["train"]

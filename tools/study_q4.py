@@ -39,15 +39,8 @@ DEFAULTS = {"epochs": 20, "batch_size": 1, "learning_rate": 0.01, "l2_decay": 0.
 
 
 def load_q4():
-    """Import the dash-named hw1-q4.py as a module."""
-    import importlib.util
-    if "hw1_q4" in sys.modules:
-        return sys.modules["hw1_q4"]
-    spec = importlib.util.spec_from_file_location("hw1_q4", os.path.join(ROOT, "hw1-q4.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hw1_q4"] = module
-    spec.loader.exec_module(module)
-    return module
+    """hw1-q4.py as a module."""
+    return utils.load_script("hw1-q4.py")
 
 
 def study_runs(data=utils.FASHION_PATH, epochs=20, seed=42):
