@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """Reproduce every result of the report, from nothing to report/report.pdf.
 
-    python tools/reproduce.py [--source DIR] [--force] [--no-pdf]
+    python tools/reproduce.py [--source DIR] [--force] [--bench] [--no-pdf]
 
 Stages: build Fashion-MNIST.npz (online, or from --source DIR) unless it exists; run every
 experiment of Q2, Q3 and Q4, reusing the run records that already exist (--force reruns them);
-regenerate the report's tables (tools/make_report.py); build the PDF with latexmk. The Q4 study
+with --bench, run the three benchmarks alone on the machine, their output going to
+results/bench/ (the report's appendix prints it); regenerate the report's tables
+(tools/make_report.py); build the PDF with latexmk. The Q4 study
 keeps one worker per core busy while the Q2 and Q3 runs go through one after the other beside it,
 so the independent runs share the two cores. Every command's output goes to results/logs/; the
 run ends with a table of per-stage wall times.
@@ -31,12 +33,16 @@ NUMPY_RUNS = [
     ("q2 linear_regression", "results/q2/linear_regression.json", ["hw1-q2.py", "linear_regression"]),
 ]
 Q4_STUDY = ["tools/study_q4.py", "-workers", str(os.cpu_count() or 2)]
+BENCHMARKS = [("bench q2", ["tools/bench_q2.py"]), ("bench q3", ["tools/bench_q3.py"]),
+              ("bench q4", ["tools/bench_q4.py"])]
 
 
-def start(name, args):
-    """Start `python args...` in the project root, its output going to results/logs/NAME.log."""
-    os.makedirs(LOGS, exist_ok=True)
-    log = open(os.path.join(LOGS, name.replace(" ", "_") + ".log"), "w")
+def start(name, args, log_path=None):
+    """Start `python args...` in the project root, its output going to results/logs/NAME.log
+    (or to log_path)."""
+    log_path = log_path or os.path.join(LOGS, name.replace(" ", "_") + ".log")
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    log = open(log_path, "w")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen([PY] + args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     process.log_path = log.name
@@ -51,14 +57,16 @@ def finish(name, process, started, timings):
     return code
 
 
-def run(name, args, timings):
-    return finish(name, start(name, args), time.time(), timings)
+def run(name, args, timings, log_path=None):
+    return finish(name, start(name, args, log_path), time.time(), timings)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Reproduce every result and the report PDF.")
     parser.add_argument("--source", metavar="DIR", help="offline Fashion-MNIST folder (four .gz files)")
     parser.add_argument("--force", action="store_true", help="rerun experiments that have records")
+    parser.add_argument("--bench", action="store_true",
+                        help="also run the benchmarks (alone, after the experiments)")
     parser.add_argument("--no-pdf", action="store_true", help="stop before building the PDF")
     args = parser.parse_args(argv)
     timings, failures = [], 0
@@ -82,6 +90,10 @@ def main(argv=None):
             continue
         failures += run(name, command, timings) != 0
     failures += finish("q4 study", study, study_started, timings) != 0
+    if args.bench:
+        for name, command in BENCHMARKS:
+            path = os.path.join(ROOT, "results", "bench", name.split()[1] + ".txt")
+            failures += run(name, command, timings, log_path=path) != 0
 
     failures += run("report tables", ["tools/make_report.py"], timings) != 0
     if not args.no_pdf and not failures:
