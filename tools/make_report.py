@@ -11,7 +11,9 @@ report/generated/q4_table.tex and the block between the results markers of READM
 import argparse
 import json
 import os
+import re
 import sys
+import textwrap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -21,6 +23,7 @@ RESULTS = os.path.join(ROOT, "results")
 GENERATED = os.path.join(ROOT, "report", "generated")
 README = os.path.join(ROOT, "README.md")
 UPPER_BODY = (0, 2, 4, 6)
+STAGE_LINE = re.compile(r"(q4 study|total \(wall\))\s+([\d.]+)")
 BEGIN, END = "<!-- results:begin (tools/make_report.py) -->", "<!-- results:end -->"
 
 
@@ -159,7 +162,9 @@ def q4_values(study):
         v[key + ".train_loss"] = f"{row['final_train_loss']:.4f}"
         v[key + ".seconds"] = f"{row['seconds']:.0f}"
     for group, row in best.items():
-        v[f"q4.{group}.best"] = row["varied"].replace("_", " ").replace("=", " ")
+        name, _, value = row["varied"].partition("=")
+        v[f"q4.{group}.best"] = (f"{value} hidden layers" if name == "layers"
+                                 else f"{name.replace('_', ' ')} {value}".strip())
         v[f"q4.{group}.dev_acc"], v[f"q4.{group}.test_acc"] = acc(row["final_dev_acc"]), acc(row["test_acc"])
     v["q4.runs"] = str(len(rows))
     v["q4.seconds_total"] = f"{sum(row['seconds'] for row in rows) / 60:.1f}"
@@ -174,6 +179,14 @@ def latex_values(values):
         lines.append(f"\\@namedef{{val@{key}}}{{{text}}}")
     lines.append("\\makeatother")
     return "\n".join(lines) + "\n"
+
+
+def wrap_lines(text, width=104):
+    """Text with every line longer than `width` broken at spaces (continuations indented)."""
+    out = []
+    for line in text.rstrip("\n").split("\n"):
+        out += textwrap.wrap(line, width, subsequent_indent="    ", drop_whitespace=False) or [""]
+    return "\n".join(l.rstrip() for l in out) + "\n"
 
 
 def readme_table(values):
@@ -193,6 +206,12 @@ def readme_table(values):
         if f"q4.{group}.test_acc" in values:
             rows.append((f"{label}, best by validation: {values[f'q4.{group}.best']}",
                          "test accuracy", values[f"q4.{group}.test_acc"]))
+    log = os.path.join(RESULTS, "reproduce.log")  # the output of the last full reproduction
+    if os.path.exists(log):
+        stages = dict(m.groups() for m in map(STAGE_LINE.match, open(log)) if m)
+        rows.append(("Full reproduction (`tools/reproduce.py`, `results/reproduce.log`)",
+                     "wall time", f"{float(stages['total (wall)']) / 60:.1f} min, of which the "
+                     f"Q4 study {float(stages['q4 study']) / 60:.1f} min"))
     lines = [BEGIN, "", "| model | metric | value |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     lines += ["", END]
@@ -210,7 +229,13 @@ def outputs():
         raise SystemExit(f"error: README.md lacks the results markers {BEGIN} ... {END}")
     head, rest = readme.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
+    files = {}
+    for name in ("q2", "q3", "q4"):  # benchmark outputs, long lines wrapped for the page
+        path = os.path.join(RESULTS, "bench", name + ".txt")
+        if os.path.exists(path):
+            files[os.path.join(GENERATED, f"bench_{name}.txt")] = wrap_lines(open(path).read())
     return {
+        **files,
         os.path.join(GENERATED, "values.tex"): latex_values(values),
         os.path.join(GENERATED, "q4_table.tex"): table,
         README: head + readme_table(values) + tail,

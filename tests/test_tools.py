@@ -1,0 +1,52 @@
+"""The report generator, the submission archive and the reproduction driver's plan."""
+import os
+import re
+import zipfile
+
+import pytest
+
+from conftest import ROOT, load_script
+
+make_report = load_script("tools/make_report.py")
+make_submission = load_script("tools/make_submission.py")
+reproduce = load_script("tools/reproduce.py")
+
+
+def test_generated_report_files_match_the_committed_records():
+    """Rebuild values.tex, q4_table.tex and the README's results block from results/ alone."""
+    stale = [os.path.relpath(path, ROOT) for path, text in make_report.outputs().items()
+             if not os.path.exists(path) or open(path).read() != text]
+    assert stale == [], f"stale generated files (run python tools/make_report.py): {stale}"
+
+
+def test_every_value_the_report_quotes_is_generated():
+    defined = set(re.findall(r"\\@namedef\{val@([^}]*)\}", open(
+        os.path.join(ROOT, "report", "generated", "values.tex")).read()))
+    quoted = set()
+    for folder, _, files in os.walk(os.path.join(ROOT, "report")):
+        for name in files:
+            if name.endswith(".tex") and "generated" not in folder:
+                text = re.sub(r"(?<!\\)%.*", "", open(os.path.join(folder, name)).read())
+                quoted |= set(re.findall(r"\\val\{([^}]*)\}", text))
+    assert quoted, "the report quotes no generated value"
+    assert quoted <= defined, f"quoted but never generated: {sorted(quoted - defined)}"
+
+
+def test_submission_archive_holds_the_pdf_and_code_only(tmp_path):
+    if not os.path.exists(os.path.join(ROOT, "report", "report.pdf")):
+        pytest.skip("report/report.pdf not built")
+    path = make_submission.build(str(tmp_path / "submission.zip"))
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(archive.namelist())
+        assert archive.testzip() is None
+        assert archive.read("report.pdf")[:5] == b"%PDF-"
+    expected = sorted(os.path.basename(p) for p in make_submission.CONTENTS)
+    assert names == expected
+    assert not [n for n in names if n.endswith((".npz", ".json", ".gz", ".csv"))]
+
+
+def test_reproduction_plan_names_real_scripts_and_records():
+    for name, record, command in reproduce.NUMPY_RUNS:
+        assert os.path.isfile(os.path.join(ROOT, command[0])), name
+        assert record.startswith("results/") and record.endswith(".json")
+    assert os.path.isfile(os.path.join(ROOT, reproduce.Q4_STUDY[0]))
