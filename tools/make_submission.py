@@ -21,9 +21,8 @@ CONTENTS = ["report/report.pdf", "hw1-q2.py", "hw1-q3.py", "hw1-q4.py", "utils.p
 def build(output):
     missing = [p for p in CONTENTS if not os.path.isfile(os.path.join(ROOT, p))]
     if missing:
-        raise SystemExit(f"error: missing {', '.join(missing)}; build the report first "
-                         "(python tools/reproduce.py)" if "report/report.pdf" in missing else
-                         f"error: missing {', '.join(missing)}")
+        raise SystemExit(f"error: missing {', '.join(missing)} (the PDF is built by "
+                         "python tools/reproduce.py)")
     with atomic_file(output) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in CONTENTS:
             # report.pdf goes to the top level, where a grader looks first.
