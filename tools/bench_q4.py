@@ -9,7 +9,10 @@ epochs of n steps, the two loops interleaved so machine noise hits both alike. P
 median microseconds per step (CPU time of this thread, which ignores time the scheduler gives
 to other processes, and wall time), the ratio, and two per-step floors:
   - memory: the bytes a step must move through the cache hierarchy for the first layer's
-    weights, gradient (and Adam moments), divided by the measured copy bandwidth at that size;
+    weights, gradient (and Adam moments), divided by the measured copy bandwidth at that size.
+    SGD: 5 passes over a (200, 784) array. Adam with torch.optim's own element-wise ops, which
+    the exact loop must keep: 22 passes (forward 1, backward 1, the update's 8 ops 20); a fused
+    kernel would need 9;
   - kernels: the sum of the step's kernels (forward, backward and update ops), each timed
     alone in a tight loop: their dispatch included, but no autograd bookkeeping and no cache
     misses between them.
@@ -108,8 +111,10 @@ def floors(x):
     copy_us = us_per_call(lambda: G.copy_(W))
     bandwidth = 2 * W.nbytes / (copy_us * 1e-6)  # read + write bytes per second
     # SGD first layer: forward reads W; backward writes dW; update reads W, dW, writes W.
-    # Adam adds reading and writing both moments.
-    bytes_sgd, bytes_adam = 5 * W.nbytes, 9 * W.nbytes
+    # Fused Adam adds reading and writing both moments. torch.optim's ops, one pass each:
+    # lerp_ 3, mul_ 2, addcmul_ 3, (clamp 2, sqrt_ 2, div_ 2, add_ 2) on the denominators,
+    # addcdiv_ 4.
+    bytes_sgd, bytes_adam, bytes_fused = 5 * W.nbytes, 22 * W.nbytes, 9 * W.nbytes
     b, h = torch.zeros(200), torch.rand(200)
     W2, b2 = torch.randn(10, 200), torch.zeros(10)
     mask, target = torch.rand(200), torch.tensor(3)
@@ -133,7 +138,8 @@ def floors(x):
         [W, b, W2, b2], [G, b, W2, b2], [M, b.clone(), W2.clone(), b2.clone()],
         [V, b.clone(), W2.clone(), b2.clone()], [], [step] * 4, lr=0.0, beta1=0.9,
         beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False), 500)
-    # torch.optim.Adam's own ops; V has no zeros here (its sqrt is slower on zeros: printed)
+    # torch.optim.Adam's arithmetic as train_fast runs it (exact zeros of V are raised to TINY
+    # before the sqrt, which is ~7x slower on zeros: printed below)
     exact_us = us_per_call(lambda: q4._adam_update(
         [W, b, W2, b2], [G, b, W2, b2], [M, b.clone(), W2.clone(), b2.clone()],
         [V, b.clone(), W2.clone(), b2.clone()], 10, 0.0, (0.9, 0.999), 1e-8, 0.0), 500)
@@ -141,6 +147,7 @@ def floors(x):
     no_update = kernel_sgd - costs["sgd foreach add_"]
     return {"bandwidth_GBs": bandwidth / 1e9,
             "mem_sgd": bytes_sgd / bandwidth * 1e6, "mem_adam": bytes_adam / bandwidth * 1e6,
+            "mem_adam_fused": bytes_fused / bandwidth * 1e6,
             "kernel_sgd": kernel_sgd, "kernel_adam": no_update + exact_us,
             "kernel_adam_fused": no_update + fused_us, "costs": costs,
             "adam_update": exact_us, "fused_adam": fused_us}
@@ -208,7 +215,7 @@ def main():
         print(f"{name:24s} {r['ref_cpu']:7.0f} cpu {r['ref_wall']:5.0f} wall "
               f"{r['fast_cpu']:6.0f} cpu {r['fast_wall']:5.0f} wall "
               f"{r['ref_cpu'] / r['fast_cpu']:5.2f}x {r['ref_wall'] / r['fast_wall']:5.2f}x wall"
-              f"   {floor['mem_' + kind[:4].rstrip('_')]:6.0f} / {floor['kernel_' + kind]:4.0f}")
+              f"   {floor['mem_' + kind]:6.0f} / {floor['kernel_' + kind]:4.0f}")
     print(f"\nmeasured copy bandwidth at 627 KB: {floor['bandwidth_GBs']:.1f} GB/s; "
           f"bare kernels (us): " + ", ".join(f"{k} {v:.1f}" for k, v in floor["costs"].items())
           + f", Adam update (torch.optim's ops) {floor['adam_update']:.1f}"
