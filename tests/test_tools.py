@@ -50,3 +50,16 @@ def test_reproduction_plan_names_real_scripts_and_records():
         assert os.path.isfile(os.path.join(ROOT, command[0])), name
         assert record.startswith("results/") and record.endswith(".json")
     assert os.path.isfile(os.path.join(ROOT, reproduce.Q4_STUDY[0]))
+
+
+def test_readme_quotes_the_reproduction_time_only_from_a_finished_log(tmp_path, monkeypatch):
+    values = {**make_report.q2_values(), **make_report.q3_values()}
+    monkeypatch.setattr(make_report, "RESULTS", str(tmp_path))
+    log = tmp_path / "reproduce.log"
+    log.write_text("[    0.0 s] q4 study: started (log in results/logs/)\n")  # still running
+    assert "Full reproduction" not in make_report.readme_table(values)
+    log.write_text("stage                          seconds  status\n"
+                   "q4 study                        1800.0  ok\n"
+                   "total (wall)                    2400.0\n")
+    assert "| wall time | 40.0 min, of which the Q4 study 30.0 min |" in \
+        make_report.readme_table(values)

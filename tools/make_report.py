@@ -210,8 +210,9 @@ def readme_table(values):
             rows.append((f"{label}, best by validation: {values[f'q4.{group}.best']}",
                          "test accuracy", values[f"q4.{group}.test_acc"]))
     log = os.path.join(RESULTS, "reproduce.log")  # the output of the last full reproduction
-    if os.path.exists(log):
-        stages = dict(m.groups() for m in map(STAGE_LINE.match, open(log)) if m)
+    stages = dict(m.groups() for m in map(STAGE_LINE.match, open(log)) if m) \
+        if os.path.exists(log) else {}
+    if {"total (wall)", "q4 study"} <= set(stages):
         rows.append(("Full reproduction (`tools/reproduce.py`, `results/reproduce.log`)",
                      "wall time", f"{float(stages['total (wall)']) / 60:.1f} min, of which the "
                      f"Q4 study {float(stages['q4 study']) / 60:.1f} min"))

@@ -10,7 +10,9 @@ results/bench/ (the report's appendix prints it); regenerate the report's tables
 (tools/make_report.py); build the PDF with latexmk. The Q4 study
 keeps one worker per core busy while the Q2 and Q3 runs go through one after the other beside it,
 so the independent runs share the two cores. Every command's output goes to results/logs/; the
-run ends with a table of per-stage wall times.
+run ends with a table of per-stage wall times, kept in results/logs/reproduce.log. A run that
+trained every experiment from scratch (nothing reused) is also kept as results/reproduce.log,
+the reproduction whose wall time the README quotes; the README's row is then regenerated.
 """
 import argparse
 import os
@@ -20,8 +22,17 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import utils  # noqa: E402
 LOGS = os.path.join(ROOT, "results", "logs")
+FULL_RUN_LOG = os.path.join(ROOT, "results", "reproduce.log")  # the last from-scratch run
 PY = sys.executable
+TRANSCRIPT = []  # this run's own output lines
+
+
+def say(line):
+    print(line, flush=True)
+    TRANSCRIPT.append(line)
 
 # (name, record that marks it done, command); run one after the other, beside the Q4 study.
 NUMPY_RUNS = [
@@ -53,7 +64,7 @@ def finish(name, process, started, timings):
     code = process.wait()
     timings.append((name, time.time() - started, code))
     status = "ok" if code == 0 else f"FAILED (exit {code}; see {os.path.relpath(process.log_path, ROOT)})"
-    print(f"[{time.time() - T0:7.1f} s] {name}: {status}", flush=True)
+    say(f"[{time.time() - T0:7.1f} s] {name}: {status}")
     return code
 
 
@@ -80,13 +91,16 @@ def main(argv=None):
             if os.path.exists(os.path.join(ROOT, record)):
                 os.remove(os.path.join(ROOT, record))
         shutil.rmtree(os.path.join(ROOT, "results", "q4", "runs"), ignore_errors=True)
+    q4_runs = os.path.join(ROOT, "results", "q4", "runs")
+    from_scratch = not (any(os.path.exists(os.path.join(ROOT, r)) for _, r, _ in NUMPY_RUNS)
+                        or (os.path.isdir(q4_runs) and os.listdir(q4_runs)))
 
     study_started = time.time()
     study = start("q4 study", Q4_STUDY)
-    print(f"[{time.time() - T0:7.1f} s] q4 study: started (log in results/logs/)", flush=True)
+    say(f"[{time.time() - T0:7.1f} s] q4 study: started (log in results/logs/)")
     for name, record, command in NUMPY_RUNS:
         if os.path.exists(os.path.join(ROOT, record)):
-            print(f"[{time.time() - T0:7.1f} s] {name}: record exists, skipped", flush=True)
+            say(f"[{time.time() - T0:7.1f} s] {name}: record exists, skipped")
             continue
         failures += run(name, command, timings) != 0
     failures += finish("q4 study", study, study_started, timings) != 0
@@ -104,10 +118,16 @@ def main(argv=None):
         timings.append(("pdf", time.time() - started, code))
         failures += code != 0
 
-    print("\nstage                          seconds  status")
+    say("\nstage                          seconds  status")
     for name, seconds, code in timings:
-        print(f"{name:28s} {seconds:9.1f}  {'ok' if code == 0 else 'FAILED'}")
-    print(f"{'total (wall)':28s} {time.time() - T0:9.1f}")
+        say(f"{name:28s} {seconds:9.1f}  {'ok' if code == 0 else 'FAILED'}")
+    say(f"{'total (wall)':28s} {time.time() - T0:9.1f}")
+    text = "\n".join(TRANSCRIPT) + "\n"
+    os.makedirs(LOGS, exist_ok=True)
+    utils.atomic_write_bytes(os.path.join(LOGS, "reproduce.log"), text.encode())
+    if from_scratch and not failures:
+        utils.atomic_write_bytes(FULL_RUN_LOG, text.encode())
+        failures += run("README timing row", ["tools/make_report.py"], []) != 0
     return 1 if failures else 0
 
 
