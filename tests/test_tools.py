@@ -63,3 +63,30 @@ def test_readme_quotes_the_reproduction_time_only_from_a_finished_log(tmp_path, 
                    "total (wall)                    2400.0\n")
     assert "| wall time | 40.0 min, of which the Q4 study 30.0 min |" in \
         make_report.readme_table(values)
+
+
+def test_only_a_from_scratch_reproduction_becomes_the_quoted_log(tmp_path, monkeypatch, capsys):
+    """reproduce.main with stand-in scripts: the first run trains everything and is kept as the
+    quoted log, then the README row is regenerated; a second run reuses the record and is not."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "Fashion-MNIST.npz").write_bytes(b"")
+    (tmp_path / "train.py").write_text("import os\nos.makedirs('results', exist_ok=True)\n"
+                                       "open('results/run.json', 'w').write('{}')\n")
+    (tmp_path / "study.py").write_text("")
+    (tmp_path / "tools" / "make_report.py").write_text("open('reports.txt', 'a').write('x')\n")
+    monkeypatch.setattr(reproduce, "ROOT", str(tmp_path))
+    monkeypatch.setattr(reproduce, "LOGS", str(tmp_path / "results" / "logs"))
+    monkeypatch.setattr(reproduce, "FULL_RUN_LOG", str(tmp_path / "results" / "reproduce.log"))
+    monkeypatch.setattr(reproduce, "NUMPY_RUNS", [("run", "results/run.json", ["train.py"])])
+    monkeypatch.setattr(reproduce, "Q4_STUDY", ["study.py"])
+    monkeypatch.setattr(reproduce, "TRANSCRIPT", [])
+    assert reproduce.main(["--no-pdf"]) == 0
+    quoted = (tmp_path / "results" / "reproduce.log").read_text()
+    assert "run: ok" in quoted and "total (wall)" in quoted
+    assert (tmp_path / "reports.txt").read_text() == "xx"  # report tables, then the README row
+
+    monkeypatch.setattr(reproduce, "TRANSCRIPT", [])
+    assert reproduce.main(["--no-pdf"]) == 0
+    assert (tmp_path / "results" / "reproduce.log").read_text() == quoted
+    assert "record exists, skipped" in (tmp_path / "results" / "logs" / "reproduce.log").read_text()
+    assert (tmp_path / "reports.txt").read_text() == "xxx"

@@ -86,12 +86,12 @@ def main(argv=None):
         data_args = ["download_fashion_mnist.py"] + (["--source", args.source] if args.source else [])
         if run("data", data_args, timings):
             return 1
+    q4_runs = os.path.join(ROOT, "results", "q4", "runs")
     if args.force:
         for _, record, _ in NUMPY_RUNS:
             if os.path.exists(os.path.join(ROOT, record)):
                 os.remove(os.path.join(ROOT, record))
-        shutil.rmtree(os.path.join(ROOT, "results", "q4", "runs"), ignore_errors=True)
-    q4_runs = os.path.join(ROOT, "results", "q4", "runs")
+        shutil.rmtree(q4_runs, ignore_errors=True)
     from_scratch = not (any(os.path.exists(os.path.join(ROOT, r)) for _, r, _ in NUMPY_RUNS)
                         or (os.path.isdir(q4_runs) and os.listdir(q4_runs)))
 
