@@ -26,8 +26,8 @@ import utils
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
 # The script's Adam: False = torch.optim.Adam's own ops (bit-identical trajectory to the textbook
-# loop; ~2.3x faster than it), True = torch's fused Adam kernel (~4x faster; the same maths with
-# other rounding, which Adam's runs amplify over thousands of steps). See tools/bench_q4.py.
+# loop), True = torch's fused Adam kernel (faster still; the same maths with other rounding,
+# which Adam's runs amplify over thousands of steps). Speeds: results/bench/q4.txt.
 FUSED_ADAM = False
 
 
