@@ -2,19 +2,27 @@
 
 Kept free of torch at import time so that the numpy-only questions (Q2, Q3) never load it.
 """
+import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import random
 import sys
 import tempfile
+import time
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 AMES_PATH = "ames.npz"
 FASHION_PATH = "Fashion-MNIST.npz"
+# A plain run of a script is a student's experiment: its record and figures go to runs/<q>/
+# (ignored by git). Only tools/reproduce.py writes the committed results/ (it passes -output).
+RUNS = "runs"
+AMES_FEATURES = 348
+FASHION_FEATURES = 784
 
 
 def configure_seed(seed):
@@ -46,19 +54,65 @@ def load_script(path):
 
 
 class DataError(SystemExit):
-    """A missing or unreadable data file: exits with one line instead of a traceback."""
+    """A missing or unreadable data file: exits with status 1 and one line, no traceback."""
 
     def __init__(self, message):
         super().__init__(f"error: {message}")
 
 
-def _load_npz(path, fix):
+AMES_FIX = ("copy the course's ames.npz (it ships with the homework; here: "
+            "../shared/data/ames/ames.npz) to the project root")
+FASHION_FIX = "python download_fashion_mnist.py  (offline: --source DIR)"
+
+
+def _load_npz(path, fix, spec):
+    """Read every array of `spec` from the .npz at `path`, eagerly, and check it.
+
+    spec: {key: (n_columns or None, "float" or "int")}; every array must be 2-D with that
+    many columns (or 1-D / one column when None), finite, and all splits non-empty.
+    Any problem (missing, truncated, not a zip, corrupted member, pickled objects, wrong keys,
+    shapes or dtypes, NaN or inf) raises DataError naming the file and the fix.
+    """
+    def bad(why):
+        return DataError(f"{path}: {why}; fix: {fix}")
+
     if not os.path.exists(path):
-        raise DataError(f"{path} not found; create it with: {fix}")
+        raise DataError(f"{path} not found; fix: {fix}")
+    arrays = {}
     try:
-        return np.load(path)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path} is not a readable .npz file ({exc}); rebuild it with: {fix}")
+        with np.load(path, allow_pickle=False) as data:
+            missing = sorted(set(spec) - set(data.files))
+            if missing:
+                raise bad(f"missing arrays {missing} (has {sorted(data.files)})")
+            for key in spec:
+                arrays[key] = data[key]  # reads and decompresses the member now
+    except DataError:
+        raise
+    except Exception as exc:  # BadZipFile, zlib.error, EOFError, ValueError (pickles), OSError
+        raise bad(f"not a readable .npz file ({type(exc).__name__}: {exc})")
+    for key, (columns, kind) in spec.items():
+        a = arrays[key]
+        expected = np.floating if kind == "float" else np.integer
+        if not (np.issubdtype(a.dtype, expected)
+                or (kind == "float" and np.issubdtype(a.dtype, np.integer))):
+            raise bad(f"{key} has dtype {a.dtype}, expected {kind}")
+        if columns is None:
+            ok = a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)
+        else:
+            ok = a.ndim == 2 and a.shape[1] == columns
+        if not ok or a.shape[0] == 0:
+            want = "(n,)" if columns is None else f"(n, {columns})"
+            raise bad(f"{key} has shape {a.shape}, expected {want} with n > 0")
+        if kind == "float" and not np.isfinite(a).all():
+            raise bad(f"{key} holds NaN or infinite values")
+    return arrays
+
+
+def _check_rows(path, fix, arrays, splits):
+    for split in splits:
+        if len(arrays["X" + split]) != len(arrays["y" + split]):
+            raise DataError(f"{path}: X{split} and y{split} have different numbers of rows; "
+                            f"fix: {fix}")
 
 
 def _add_bias(X):
@@ -67,31 +121,41 @@ def _add_bias(X):
 
 
 def load_regression_data(bias=False, path=AMES_PATH):
-    """Ames housing (log sale price), the course's layout.
+    """Ames housing (log sale price), the course's file.
 
     Returns {"train": (X, y), "test": (X, y)} with X float64 (n, d[+1]) and y float64 (n,).
     With bias=True a column of ones is appended as the last feature.
     """
-    data = _load_npz(path, "python tools/prepare_ames.py")
+    spec = {}
+    for split in ("train", "test"):
+        spec["X" + split], spec["y" + split] = (AMES_FEATURES, "float"), (None, "float")
+    arrays = _load_npz(path, AMES_FIX, spec)
+    _check_rows(path, AMES_FIX, arrays, ("train", "test"))
     out = {}
     for split in ("train", "test"):
-        X = data["X" + split].astype(np.float64)
-        y = data["y" + split].astype(np.float64).reshape(-1)
+        X = arrays["X" + split].astype(np.float64)
+        y = arrays["y" + split].astype(np.float64).reshape(-1)
         out[split] = (_add_bias(X) if bias else X, y)
     return out
 
 
-def load_classification_data(bias=False, path=FASHION_PATH):
+def load_classification_data(bias=False, path=FASHION_PATH, dtype=np.float64):
     """Fashion-MNIST as the course distributed it.
 
-    Returns {"train": (X, y), "dev": (X, y), "test": (X, y)}: X float64 (n, 784[+1]) holding
+    Returns {"train": (X, y), "dev": (X, y), "test": (X, y)}: X `dtype` (n, 784[+1]) holding
     pixel / 256, y int64 (n,) in 0..9; 50,000 / 10,000 / 10,000 examples.
     """
-    data = _load_npz(path, "python download_fashion_mnist.py  (offline: --source DIR)")
+    spec = {}
+    for split in ("train", "dev", "test"):
+        spec["X" + split], spec["y" + split] = (FASHION_FEATURES, "float"), (None, "int")
+    arrays = _load_npz(path, FASHION_FIX, spec)
+    _check_rows(path, FASHION_FIX, arrays, ("train", "dev", "test"))
     out = {}
     for split in ("train", "dev", "test"):
-        X = data["X" + split]
-        y = data["y" + split].astype(np.int64)
+        y = arrays["y" + split].astype(np.int64).reshape(-1)
+        if y.min() < 0 or y.max() > 9:
+            raise DataError(f"{path}: y{split} has labels outside 0..9; fix: {FASHION_FIX}")
+        X = arrays["X" + split].astype(dtype, copy=False)
         out[split] = (_add_bias(X) if bias else X, y)
     return out
 
@@ -153,19 +217,32 @@ def load_record(path):
         return json.load(f)
 
 
+def save_run(folder, name, record, figures=(), show=False):
+    """Write a run: folder/name.json (atomically) and each figure as folder/name-<suffix>.pdf.
+
+    figures: [(suffix, series, ylabel, title)] as `plot` takes them. Returns the record's path.
+    """
+    path = save_record(os.path.join(folder, name + ".json"), record)
+    for suffix, series, ylabel, title in figures:
+        plot(series, ylabel, os.path.join(folder, f"{name}-{suffix}.pdf"), title, show=show)
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # Plotting: files, never a window unless asked.
 
-def plot(series, ylabel, path, xlabel="Epoch", title=None, show=False, logy=False):
+def plot(series, ylabel, path, title, xlabel="Epoch", show=False, logy=False):
     """Plot named curves against the epoch number and save them to `path` (PDF or PNG).
 
     series: {label: list of values}, value k belonging to epoch k + 1. Non-finite values are
-    left as gaps. Returns the path.
+    left as gaps. Every figure has a title, axis labels, a legend and integer epoch ticks.
+    Returns the path.
     """
     import matplotlib
     if not show:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for label, values in series.items():
@@ -174,13 +251,12 @@ def plot(series, ylabel, path, xlabel="Epoch", title=None, show=False, logy=Fals
                 marker="o" if len(values) <= 30 else None, markersize=3)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
-    if title:
-        ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    if len(series) > 1:
-        ax.legend()
+    ax.legend(loc="best", fontsize=8, framealpha=0.8)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # Metadata without dates keeps a rerun's PDF byte-identical.
@@ -198,3 +274,104 @@ def progress(iterable, desc=None, total=None, disable=None):
     if disable is None:
         disable = not sys.stderr.isatty()
     return tqdm(iterable, desc=desc, total=total, disable=disable, leave=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the three scripts share: flag types, the epoch loop, divergence, Ctrl-C.
+
+def number(kind, low, high, low_open=False, high_open=False):
+    """An argparse type: a finite `kind` (int or float) in [low, high] (open ends when asked).
+
+    A bad value ends with argparse's usage line and exit status 2, before any work starts:
+    "argument -learning_rate: must be a float in (0, 10], got 'inf'".
+    """
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}")
+        inside = (math.isfinite(value)
+                  and (low < value if low_open else low <= value)
+                  and (value < high if high_open else value <= high))
+        if not inside:
+            raise argparse.ArgumentTypeError(
+                f"must be {'an' if kind is int else 'a'} {kind.__name__} in {interval}, "
+                f"got {text!r}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+# The flags the scripts share, with the ranges where they mean something.
+EPOCHS = number(int, 1, 10_000)
+LEARNING_RATE = number(float, 0, 10, low_open=True)
+HIDDEN_SIZE = number(int, 1, 10_000)
+LAYERS = number(int, 1, 100)
+SEED = number(int, 0, 2**32 - 1)
+
+
+class Diverged(Exception):
+    """Training met a non-finite loss or prediction. `step` is the 1-based example of the epoch
+    (None when found after the epoch), `epoch` is filled in by `train_epochs`."""
+
+    def __init__(self, message, step=None, epoch=None):
+        super().__init__(message)
+        self.message, self.step, self.epoch = message, step, epoch
+
+    def as_dict(self):
+        return {"epoch": self.epoch, "step": self.step, "message": self.message}
+
+
+def epoch_line(row, epochs):
+    """The one per-epoch line of all three scripts:
+    "epoch   3/20 | train_loss 0.4321 | dev_acc 0.8612 | 12.3 s"."""
+    width = len(str(epochs))
+    parts = [f"epoch {row['epoch']:{width}d}/{epochs}"]
+    parts += [f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "seconds")]
+    return " | ".join(parts + [f"{row['seconds']:.1f} s"])
+
+
+def train_epochs(epochs, train_epoch, evaluate, verbose=True):
+    """The epoch loop the scripts share: train, evaluate, print one line, keep the metrics.
+
+    train_epoch(epoch) -> dict of training metrics (may be empty); it raises Diverged at the
+    first non-finite loss. evaluate() -> dict of evaluation metrics. A non-finite metric also
+    counts as divergence. Returns (history, diverged): history is the list of per-epoch dicts
+    {"epoch", **metrics, "seconds"} of the epochs that finished, diverged is None or
+    Diverged.as_dict().
+    """
+    history = []
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        try:
+            row = {"epoch": epoch, **train_epoch(epoch)}
+            with np.errstate(over="ignore", invalid="ignore"):
+                row.update(evaluate())
+            bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+            if bad:
+                raise Diverged(f"{', '.join(bad)} not finite after the epoch")
+        except Diverged as exc:
+            exc.epoch = epoch
+            print(f"diverged at epoch {epoch}"
+                  + (f", example {exc.step}" if exc.step else "") + f": {exc.message}",
+                  flush=True)
+            return history, exc.as_dict()
+        row["seconds"] = time.perf_counter() - start
+        history.append(row)
+        if verbose:
+            print(epoch_line(row, epochs), flush=True)
+    return history, None
+
+
+def run_main(main, interrupted="interrupted; nothing written"):
+    """Call main(); Ctrl-C ends with one line on stderr and exit status 130, no traceback.
+
+    Records are written atomically at the end of a run, so an interrupted run leaves none.
+    """
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print(interrupted, file=sys.stderr)
+        sys.exit(130)
