@@ -80,6 +80,10 @@ def _load_npz(path, fix, spec):
         raise DataError(f"{path} not found; fix: {fix}")
     arrays = {}
     try:
+        # np.load would take anything else for a .npy or a pickle, and advise unpickling it.
+        with open(path, "rb") as f:
+            if f.read(2) != b"PK":
+                raise bad("not a .npz file (no zip header)")
         with np.load(path, allow_pickle=False) as data:
             missing = sorted(set(spec) - set(data.files))
             if missing:
