@@ -22,7 +22,7 @@ import zlib
 
 import numpy as np
 
-from utils import atomic_file
+from utils import atomic_file, run_main
 
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -149,10 +149,14 @@ def main(argv=None):
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the output: a folder, no permission, disk full
+        print(f"error: cannot write {args.output} ({exc.strerror or exc}); "
+              "fix: pass a writable file path with --output", file=sys.stderr)
+        return 1
     sizes = ", ".join(f"{k} {v.shape}" for k, v in arrays.items() if k.startswith("X"))
     print(f"wrote {args.output}: {sizes}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)  # Ctrl-C: one line, exit status 130
