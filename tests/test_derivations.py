@@ -3,12 +3,19 @@
 Every closed form the report derives (sigmoid derivative, binary logistic L' and L'',
 softmax Jacobian, multinomial gradient and Hessian, the affine maps of Q1.5 / Q2.1) is
 compared against central finite differences (and PyTorch autograd when available);
-convexity of the linear-model losses is probed along random lines; the non-convexity
-counterexample of Q1.5 is evaluated with exactly the numbers printed in the report.
+convexity of the linear-model losses is probed along random lines; the counterexamples of
+Q1.5 (the tanh network whose sign-flipped global minima have a worse midpoint, the dead-ReLU
+local minimum) are evaluated with exactly the parameters in the report, and every decimal
+the theory sections print is one of the values checked here.
 Everything is float64 and tiny: the whole file runs in a few seconds.
 """
+import os
+import re
+
 import numpy as np
 import pytest
+
+from gradcheck import numerical_gradient
 
 LOG2, LOG3 = np.log(2.0), np.log(3.0)
 
@@ -50,13 +57,9 @@ def multinomial_loss_batch(Z, y):
 
 # ------------------------------------------------------------ finite differences
 def num_grad(f, x, h=1e-6):
-    """Central-difference gradient of a scalar f at x: (n,) -> (n,)."""
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        d = np.zeros_like(x)
-        d[i] = h
-        g[i] = (f(x + d) - f(x - d)) / (2 * h)
-    return g
+    """Central-difference gradient of a scalar f at x: (n,) -> (n,) (tests/gradcheck.py)."""
+    x = np.array(x, dtype=np.float64)
+    return numerical_gradient(lambda: f(x), x, h)
 
 
 def num_jacobian(f, x, h=1e-6):
@@ -262,95 +265,123 @@ def test_affine_maps_and_parameter_hessians_of_the_report():
                                vec(np.outer(phi, z - y)), atol=1e-7)
 
 
-# ------------------------------------------ Q1.5 counterexample (numbers of q1.tex)
-# Six examples: e1 with labels 1, 1, 2 and e2 with labels 2, 2, 1 (0-based below).
-X_CE = np.array([[1.0, 0.0]] * 3 + [[0.0, 1.0]] * 3)
+# ------------------------------------------ Q1.5 counterexamples (numbers of q1.tex)
+# Six examples: x = +1 with labels 1, 1, 2 and x = -1 with labels 2, 2, 1 (0-based below).
+X_CE = np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0])
 Y_CE = np.array([0, 0, 1, 1, 1, 0])
-P_SWAP = np.array([[0.0, 1.0], [1.0, 0.0]])
-W_A, V_A = np.eye(2), LOG2 * np.eye(2)
-W_B, V_B = P_SWAP @ W_A, V_A @ P_SWAP           # hidden units swapped
-F_STAR = 6 * LOG3 - 4 * LOG2                    # lower bound, attained by A and B
+F_STAR = 6 * LOG3 - 4 * LOG2                    # lower bound, attained by theta_A and theta_B
+THETA_A = np.array([LOG3 / 2, LOG2, -LOG2])     # (w, v1, v2)
+THETA_B = -THETA_A                              # tanh is odd: the sign-flipped unit
 
 
-def mlp_probs(W, V, X=X_CE):
-    """z = V relu(W x), no biases. W, V: (2, 2); X: (N, 2) -> (N, 2) probabilities."""
-    return softmax(np.maximum(X @ W.T, 0.0) @ V.T)
+def tanh_logits(theta, X=X_CE):
+    """z = v tanh(w x): one tanh hidden unit, two classes, no biases. -> (N, 2)"""
+    w, v = theta[0], theta[1:]
+    return np.tanh(w * X)[:, None] * v[None, :]
 
 
-def mlp_loss(W, V):
-    return multinomial_loss_batch(np.maximum(X_CE @ W.T, 0.0) @ V.T, Y_CE)
+def tanh_loss(theta):
+    return multinomial_loss_batch(tanh_logits(theta), Y_CE)
 
 
-def mlp_loss_flat(theta):
-    return mlp_loss(theta[:4].reshape(2, 2), theta[4:].reshape(2, 2))
+def relu_loss(theta):
+    """theta = (w, c, v1, v2): z = v relu(w x + c), on the same data."""
+    w, c, v = theta[0], theta[1], theta[2:]
+    return multinomial_loss_batch(np.maximum(w * X_CE + c, 0.0)[:, None] * v[None, :], Y_CE)
 
 
-def test_counterexample_two_distinct_global_minima_and_worse_midpoint():
-    W_M, V_M = (W_A + W_B) / 2, (V_A + V_B) / 2
-    np.testing.assert_allclose(W_M, 0.5 * np.ones((2, 2)), atol=0)
-    np.testing.assert_allclose(V_M, LOG2 / 2 * np.ones((2, 2)), atol=1e-15)
-    assert not np.allclose(np.concatenate([W_A, V_A]), np.concatenate([W_B, V_B]))
+def majority_cost(q):
+    """g(q) = -2 log q - log(1 - q): one input's three examples, majority probability q."""
+    return -2 * np.log(q) - np.log(1 - q)
 
-    # probabilities quoted in the report
-    expected_A = np.array([[2 / 3, 1 / 3]] * 3 + [[1 / 3, 2 / 3]] * 3)
-    np.testing.assert_allclose(mlp_probs(W_A, V_A), expected_A, atol=1e-15)
-    np.testing.assert_allclose(mlp_probs(W_B, V_B), expected_A, atol=1e-15)
-    np.testing.assert_allclose(mlp_probs(W_M, V_M), 0.5, atol=1e-15)
 
-    F_A, F_B, F_M = mlp_loss(W_A, V_A), mlp_loss(W_B, V_B), mlp_loss(W_M, V_M)
-    assert abs(F_A - F_STAR) < 1e-12 and abs(F_B - F_STAR) < 1e-12
+def test_lower_bound_of_the_counterexample_data():
+    q = np.linspace(1e-4, 1 - 1e-4, 20001)
+    assert abs(q[np.argmin(majority_cost(q))] - 2 / 3) < 1e-4      # minimal at q = 2/3
+    assert abs(2 * majority_cost(2 / 3) - F_STAR) < 1e-12
+    rng = np.random.default_rng(7)
+    for _ in range(2000):                      # no parameter value of either model beats F*
+        assert tanh_loss(rng.normal(scale=rng.choice([0.3, 1.0, 3.0]), size=3)) >= F_STAR - 1e-12
+        assert relu_loss(rng.normal(scale=rng.choice([0.3, 1.0, 3.0]), size=4)) >= F_STAR - 1e-12
+
+
+def test_tanh_counterexample_two_global_minima_and_a_worse_midpoint():
+    assert abs(np.tanh(LOG3 / 2) - 0.5) < 1e-15                    # tanh(w_A) = 1/2
+    expected = np.array([[2 / 3, 1 / 3]] * 3 + [[1 / 3, 2 / 3]] * 3)
+    for theta in (THETA_A, THETA_B):
+        margins = tanh_logits(theta) @ np.array([1.0, -1.0])
+        np.testing.assert_allclose(np.abs(margins), LOG2, atol=1e-15)
+        np.testing.assert_allclose(softmax(tanh_logits(theta)), expected, atol=1e-15)
+        assert abs(tanh_loss(theta) - F_STAR) < 1e-12
+        np.testing.assert_allclose(num_grad(tanh_loss, theta), 0.0, atol=1e-8)  # stationary
+    assert not np.allclose(THETA_A, THETA_B)
+
+    mid = (THETA_A + THETA_B) / 2
+    np.testing.assert_array_equal(mid, 0.0)
+    np.testing.assert_array_equal(tanh_logits(mid), 0.0)
+    F_A, F_B, F_M = tanh_loss(THETA_A), tanh_loss(THETA_B), tanh_loss(mid)
     assert abs(F_M - 6 * LOG2) < 1e-12
-    assert round(F_STAR, 4) == 3.8191 and round(F_M, 4) == 4.1589
-    gap = F_M - (F_A + F_B) / 2                 # Jensen gap, <= 0 if F were convex
-    assert abs(gap - np.log(1024 / 729)) < 1e-12 and round(gap, 4) == 0.3398
+    gap = F_M - (F_A + F_B) / 2                # Jensen gap: <= 0 if F were convex
+    assert abs(gap - (10 * LOG2 - 6 * LOG3)) < 1e-12
+    assert abs(gap - np.log(1024 / 729)) < 1e-12
     assert gap > 0.3
 
 
-def test_counterexample_lower_bound_holds_for_random_parameters():
-    """F >= 6 log 3 - 4 log 2 everywhere, so A and B are global minima."""
-    rng = np.random.default_rng(7)
-    for _ in range(2000):
-        theta = rng.normal(scale=rng.choice([0.3, 1.0, 3.0]), size=8)
-        assert mlp_loss_flat(theta) >= F_STAR - 1e-12
-    # and small perturbations of theta_A never go below it
-    theta_A = np.concatenate([W_A.ravel(), V_A.ravel()])
-    for _ in range(500):
-        assert mlp_loss_flat(theta_A + rng.normal(scale=1e-3, size=8)) >= F_STAR - 1e-12
-
-
-def test_counterexample_loss_along_the_segment():
-    """W(t) = [[1-t, t], [t, 1-t]], V(t) = log2 W(t), majority margin log2 (1-2t)^2."""
-    for t in np.linspace(0, 1, 41):
-        W_t = (1 - t) * W_A + t * W_B
-        V_t = (1 - t) * V_A + t * V_B
-        np.testing.assert_allclose(W_t, [[1 - t, t], [t, 1 - t]], atol=1e-15)
-        np.testing.assert_allclose(V_t, LOG2 * W_t, atol=1e-15)
-        q = sigmoid(LOG2 * (1 - 2 * t) ** 2)   # majority-class probability, both inputs
-        closed = 2 * (-2 * np.log(q) - np.log(1 - q))
-        assert abs(mlp_loss(W_t, V_t) - closed) < 1e-12
-    # the generic line probe used for the linear models detects this non-convexity
-    theta_A = np.concatenate([W_A.ravel(), V_A.ravel()])
-    theta_B = np.concatenate([W_B.ravel(), V_B.ravel()])
-    d = (theta_B - theta_A) / np.linalg.norm(theta_B - theta_A)
-    mid, h = (theta_A + theta_B) / 2, 1e-3
-    curv = (mlp_loss_flat(mid + h * d) - 2 * mlp_loss_flat(mid) + mlp_loss_flat(mid - h * d)) / h**2
-    assert curv < -0.1
-
-
-def test_line_probe_finds_nonconvexity_of_a_random_mlp():
-    """Sanity check of convexity_violations itself: it must fail on a hidden-layer loss."""
+def test_line_probe_detects_the_nonconvexity_it_accepts_for_linear_models():
+    """The probe that passes the linear models must fail on the tanh network."""
     rng = np.random.default_rng(8)
-    gap, curv = convexity_violations(mlp_loss_flat, 8, rng, pairs=300, scale=2.0)
+    gap, curv = convexity_violations(tanh_loss, 3, rng, pairs=300, scale=2.0)
     assert gap > 1e-3 or curv < -1e-3
 
 
 def test_dead_relu_point_is_a_local_minimum_that_is_not_global():
-    """W0 = -1 1^T: every pre-activation is -1, so F = 6 log 2 in a neighbourhood."""
+    """w = 0, c = -1: pre-activation -1 on both inputs, F = 6 log 2 while |w| + |c + 1| < 1."""
     rng = np.random.default_rng(9)
-    W0 = -np.ones((2, 2))
-    for _ in range(200):
-        V = rng.normal(scale=3.0, size=(2, 2))
-        assert abs(mlp_loss(W0, V) - 6 * LOG2) < 1e-12
-        dW, dV = rng.normal(scale=0.1, size=(2, 2)), rng.normal(scale=0.1, size=(2, 2))
-        assert abs(mlp_loss(W0 + dW, V + dV) - 6 * LOG2) < 1e-12
-    assert 6 * LOG2 > F_STAR + 0.3
+    for _ in range(500):
+        v = rng.normal(scale=3.0, size=2)
+        assert abs(relu_loss(np.array([0.0, -1.0, *v])) - 6 * LOG2) < 1e-12
+        dw, dc = rng.uniform(-1, 1, size=2) * 0.49          # |dw| + |dc| < 1
+        theta = np.array([dw, -1.0 + dc, *(v + rng.normal(scale=0.1, size=2))])
+        assert abs(relu_loss(theta) - 6 * LOG2) < 1e-12
+    better = relu_loss(np.array([1.0, 0.0, LOG2, 0.0]))
+    assert abs(better - (3 * LOG3 + LOG2)) < 1e-12
+    assert better < 6 * LOG2 - 0.1
+
+
+# ------------------------------------------- the report's numbers are these numbers
+SECTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "report", "sections")
+# Every decimal the theory sections print, and the exact value it stands for.
+PRINTED = {
+    "3.8191": F_STAR,                        # F* = 6 log 3 - 4 log 2
+    "4.1589": 6 * LOG2,                      # F at the midpoint, and at the dead-ReLU point
+    "0.3398": np.log(1024 / 729),            # the Jensen gap
+    "3.9890": 3 * LOG3 + LOG2,               # the ReLU point below the dead one
+}
+
+
+def test_every_decimal_in_the_theory_sections_is_checked_here():
+    text = "".join(open(os.path.join(SECTIONS, name)).read()
+                   for name in ("q1.tex", "q2_1.tex", "q3_2a.tex"))
+    text = "\n".join(line.split("%")[0] for line in text.splitlines())   # drop comments
+    printed = set(re.findall(r"(?<![Q\d.])\d+\.\d+", text))   # not Q1.5
+    assert printed == set(PRINTED), "update PRINTED and its checks with the text"
+    for shown, exact in PRINTED.items():
+        assert f"{exact:.4f}" == shown
+    # the values above are those the tests compute from the models
+    assert abs(tanh_loss(THETA_A) - PRINTED["3.8191"]) < 1e-12
+    assert abs(tanh_loss(np.zeros(3)) - PRINTED["4.1589"]) < 1e-12
+    assert abs(relu_loss(np.array([0.0, -1.0, 1.0, 2.0])) - PRINTED["4.1589"]) < 1e-12
+    assert abs(relu_loss(np.array([1.0, 0.0, LOG2, 0.0])) - PRINTED["3.9890"]) < 1e-12
+
+
+def test_the_parameters_the_text_gives_are_the_ones_tested():
+    """The examples' parameters and closed forms, as q1.tex writes them (whitespace aside)."""
+    text = re.sub(r"\s+", "", open(os.path.join(SECTIONS, "q1.tex")).read())
+    for snippet in (r"w_A=\frac12\log3", r"\mathbf{v}_A=(\log2,-\log2)",   # THETA_A
+                    r"\bm{\theta}_B=-\bm{\theta}_A",                        # THETA_B
+                    r"F^\star=2g(\frac23)=6\log3-4\log2",                   # F_STAR
+                    r"10\log2-6\log3=\log\frac{1024}{729}",                 # the gap
+                    r"$w=0$,$c=-1$", r"|w|+|c+1|<1",                        # the dead point
+                    r"$w=1$,$c=0$,$\mathbf{v}=(\log2,0)$", r"F=3\log3+\log2"):
+        assert re.sub(r"\s+", "", snippet) in text, snippet
