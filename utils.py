@@ -224,11 +224,13 @@ def load_record(path):
 def save_run(folder, name, record, figures=(), show=False):
     """Write a run: folder/name.json (atomically) and each figure as folder/name-<suffix>.pdf.
 
-    figures: [(suffix, series, ylabel, title)] as `plot` takes them. Returns the record's path.
+    figures: [(suffix, series, ylabel, title)] as `plot` takes them, optionally with a fifth
+    item, a dict of more `plot` arguments (e.g. {"logy": True}). Returns the record's path.
     """
     path = save_record(os.path.join(folder, name + ".json"), record)
-    for suffix, series, ylabel, title in figures:
-        plot(series, ylabel, os.path.join(folder, f"{name}-{suffix}.pdf"), title, show=show)
+    for suffix, series, ylabel, title, *options in figures:
+        plot(series, ylabel, os.path.join(folder, f"{name}-{suffix}.pdf"), title, show=show,
+             **(options[0] if options else {}))
     return path
 
 
