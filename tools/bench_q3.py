@@ -1,23 +1,21 @@
 #!/usr/bin/env python
-"""Benchmark Q3's training loops: the textbook per-example loop vs hw1-q3.py, side by side.
+"""Benchmark Q3: hw1-q3.py's epoch against a textbook numpy loop, side by side, and its memory.
 
-    python tools/bench_q3.py                     # all three models, 3 repetitions each
-    python tools/bench_q3.py -models mlp -repeats 5
+    python tools/bench_q3.py                          # all three models
+    python tools/bench_q3.py -models mlp -repeats 7 -examples 5000 -no_rss
 
 The textbook loops below are written the way a typical solution does it: fresh arrays every
-step, np.outer for the gradient, `W -= lr * grad`. Each repetition times one epoch of the
-textbook loop and one of the project's `train_epoch`, interleaved, on the same shuffled
-Fashion-MNIST training examples from the same starting weights (evaluation excluded); the
-script prints the median seconds per epoch of each and the ratio. The MLP's textbook loop takes
-~20 s per epoch, so by default both MLP variants are timed on the same fixed slice of 10,000
-examples (-mlp_examples) and scaled to the 50,000 of an epoch. Before all that, it runs
-`hw1-q3.py <model> -epochs 1` (loading, one epoch, evaluation) in a child process per model and
-prints that run's peak resident memory (its rusage, as resource.getrusage reports it). The
-machine may be shared: compare the ratios, not the seconds. Nothing here sets BLAS threads.
+step, np.outer for the gradient, `W -= lr * grad`. For each model, every repetition times one
+pass of the textbook loop and one of the project's `train_epoch` over the same examples from
+the same starting weights (the order of the two alternates between repetitions); the table
+shows the median seconds of each, scaled to a 50,000-example epoch, and their ratio. Examples:
+the first -examples of Fashion-MNIST.npz's shuffled training set, or synthetic pixels when the
+file is absent. Before that, each model's real run `hw1-q3.py <model> -epochs 1` (loading, one
+epoch, evaluation, saving) runs in a child process, whose peak resident memory is reported
+(ru_maxrss of that child alone). On a shared machine compare the ratios, not the seconds.
 """
 import argparse
 import copy
-import importlib.util
 import os
 import subprocess
 import sys
@@ -30,9 +28,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import utils  # noqa: E402
 
-spec = importlib.util.spec_from_file_location("hw1_q3", os.path.join(ROOT, "hw1-q3.py"))
-q3 = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(q3)
+q3 = utils.load_script("hw1-q3.py")
+MODELS = ["perceptron", "logistic_regression", "mlp"]
+EPOCH = 50_000
+MEMORY_TARGET_GIB = 1.5
 
 
 def textbook_softmax(scores):
@@ -77,70 +76,85 @@ def textbook_mlp(weights, biases, X, y, lr=0.001):
         b2 -= lr * grad_z2
 
 
-def run_pair(name, X, y, start_model):
-    """Seconds for one textbook epoch and one project epoch over X, y, from the same weights."""
-    textbook = copy.deepcopy(start_model)
-    started = time.perf_counter()
-    if name == "mlp":
-        textbook_mlp(textbook.weights, textbook.biases, X, y)
-    elif name == "perceptron":
-        textbook_perceptron(textbook.W, X, y)
+def textbook_epoch(name, model, X, y):
+    if name == "perceptron":
+        textbook_perceptron(model.W, X, y)
+    elif name == "logistic_regression":
+        textbook_logistic_regression(model.W, X, y)
     else:
-        textbook_logistic_regression(textbook.W, X, y)
-    t_textbook = time.perf_counter() - started
-    project = copy.deepcopy(start_model)
-    started = time.perf_counter()
-    project.train_epoch(X, y, learning_rate=0.001, desc=None)
-    return t_textbook, time.perf_counter() - started
+        textbook_mlp(model.weights, model.biases, X, y)
 
 
-def peak_rss_of_run(name, data):
-    """Peak resident memory (GiB) of `hw1-q3.py <name> -epochs 1`, run as a child process."""
+def project_epoch(name, model, X, y):
+    model.train_epoch(X, y, **({} if name == "perceptron" else {"learning_rate": 0.001}))
+
+
+def timed(epoch, name, start, X, y):
+    model = copy.deepcopy(start)
+    began = time.perf_counter()
+    epoch(name, model, X, y)
+    return time.perf_counter() - began
+
+
+def examples(name, n, data_path):
+    """(X, y, source): n training examples, with the bias column for the linear models."""
+    bias = name != "mlp"
+    if os.path.exists(data_path):
+        X, y = utils.load_classification_data(bias=bias, path=data_path)["train"]
+        order = np.random.default_rng(0).permutation(len(y))[:n]
+        return X[order], y[order], "Fashion-MNIST"
+    rng = np.random.default_rng(0)   # pixel-like: half exact zeros
+    X = rng.random((n, 784)) * (rng.random((n, 784)) < 0.5)
+    if bias:
+        X = np.hstack([X, np.ones((n, 1))])
+    return X, rng.integers(0, 10, n), "synthetic"
+
+
+def peak_memory_gib(name, data_path):
+    """Peak resident memory (GiB) of the real run `hw1-q3.py <name> -epochs 1`, a child."""
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, os.path.join(ROOT, "hw1-q3.py"), name, "-epochs", "1",
-                   "-output", out, "-data", data]
+                   "-data", data_path, "-output", out]
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         _, status, usage = os.wait4(child.pid, 0)
     if status != 0:
-        raise SystemExit(f"error: hw1-q3.py {name} failed")
-    return usage.ru_maxrss / 2**20   # ru_maxrss is in KiB on Linux
+        raise SystemExit(f"error: {' '.join(command)} failed")
+    return usage.ru_maxrss / 2**20   # KiB on Linux
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-models", nargs="+", default=["perceptron", "logistic_regression", "mlp"])
-    parser.add_argument("-repeats", type=int, default=3)
-    parser.add_argument("-mlp_examples", type=int, default=10000,
-                        help="MLP: time this many examples and scale to 50,000 (0: all)")
+    parser.add_argument("-models", nargs="+", choices=MODELS, default=MODELS)
+    parser.add_argument("-repeats", type=utils.number(int, 1, 100), default=5)
+    parser.add_argument("-examples", type=utils.number(int, 10, EPOCH), default=3000)
     parser.add_argument("-data", default=utils.FASHION_PATH)
-    parser.add_argument("-rss", action=argparse.BooleanOptionalAction, default=True,
-                        help="also measure each model's peak memory in a real run (default on)")
+    parser.add_argument("-no_rss", action="store_true",
+                        help="skip the real one-epoch runs that measure peak memory")
     opt = parser.parse_args()
+    data_path = os.path.abspath(opt.data)
 
-    # Memory first, while this process is small: a child's peak RSS starts from its parent's
-    # size at fork time.
-    rss = {name: peak_rss_of_run(name, os.path.abspath(opt.data)) for name in opt.models} \
-        if opt.rss else {}
+    # Memory first, while this process is small (a child starts as a copy of its parent).
+    memory = {}
+    if not opt.no_rss and os.path.exists(data_path):
+        memory = {name: peak_memory_gib(name, data_path) for name in opt.models}
+    print(f"{'model':20s} {'textbook s/epoch':>16s} {'hw1-q3 s/epoch':>15s} "
+          f"{'ratio':>6s} {'peak memory':>12s}  examples timed")
     for name in opt.models:
+        X, y, source = examples(name, opt.examples, data_path)
         utils.configure_seed(42)
-        data = utils.load_classification_data(bias=name != "mlp", path=opt.data)
-        X, y = data["train"]
-        order = np.random.permutation(X.shape[0])
-        X, y = X[order], y[order]
-        n_epoch = X.shape[0]
-        if name == "mlp" and opt.mlp_examples:
-            X, y = X[:opt.mlp_examples], y[:opt.mlp_examples]
-        start = q3.build_model(name, 10, X.shape[1],
-                               argparse.Namespace(hidden_size=200, layers=1))
-        times = [run_pair(name, X, y, start) for _ in range(opt.repeats)]
-        scale = n_epoch / X.shape[0]
-        t_text = float(np.median([t for t, _ in times])) * scale
-        t_proj = float(np.median([t for _, t in times])) * scale
-        note = f" (timed on {X.shape[0]} examples, scaled)" if scale != 1 else ""
-        print(f"{name:20s} textbook {t_text:7.3f} s/epoch | project {t_proj:7.3f} s/epoch | "
-              f"speed-up {t_text / t_proj:5.2f}x{note}", flush=True)
-    for name, gib in rss.items():
-        print(f"{name:20s} peak RSS of `hw1-q3.py {name} -epochs 1`: {gib:.2f} GiB")
+        start = q3.build_model({"model": name, "hidden_size": 200, "layers": 1}, X.shape[1])
+        textbook, project = [], []
+        for repeat in range(opt.repeats):  # interleaved, alternating which goes first
+            pair = [(textbook, textbook_epoch), (project, project_epoch)]
+            for times, epoch in pair if repeat % 2 == 0 else pair[::-1]:
+                times.append(timed(epoch, name, start, X, y))
+        scale = EPOCH / len(y)
+        t_textbook, t_project = (float(np.median(t)) * scale for t in (textbook, project))
+        rss = f"{memory[name]:.2f} GiB" if name in memory else "-"
+        print(f"{name:20s} {t_textbook:16.2f} {t_project:15.2f} {t_textbook / t_project:5.2f}x "
+              f"{rss:>12s}  {len(y)} {source}, median of {opt.repeats}", flush=True)
+    print("ratio: textbook seconds / hw1-q3 seconds (above 1: hw1-q3 is faster). Peak memory: "
+          f"`hw1-q3.py <model> -epochs 1`, target under {MEMORY_TARGET_GIB} GiB.")
 
 
 if __name__ == "__main__":
