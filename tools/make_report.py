@@ -51,85 +51,82 @@ def best_epoch(record, metric, pick=max):
 
 
 def q2_values():
-    """What the Q2.2 section quotes, from results/q2/: linear_regression.json (SGD and least
-    squares), nn.json (the prescribed seed-42 network), nn-seeds.json (the seed study) and
-    analysis.json (tools/analyse_q2.py: errors against distance outside the training range)."""
-    lin, nn = load("q2/linear_regression.json"), load("q2/nn.json")
-    seeds, analysis = load("q2/nn-seeds.json"), load("q2/analysis.json")
-    v = {"q2.epochs": str(lin["config"]["epochs"]), "q2.lr": f"{lin['config']['learning_rate']:g}",
-         "q2.hidden_size": str(nn["config"]["hidden_size"]), "q2.seed": str(nn["seed"])}
+    lin, nn, seeds = load("q2/linear_regression.json"), load("q2/nn.json"), load("q2/nn-seeds.json")
+    v = {}
     f = lin["final"]
-    for key in ("train_rmse", "test_rmse", "analytic_train_rmse", "analytic_test_rmse"):
-        v[f"q2.lin.{key}"] = rmse(f[key])
-    v["q2.lin.distance"] = f"{f['distance']:.2f}"
-    v["q2.lin.distance_first"] = f"{lin['epochs'][0]['distance']:.2f}"
+    v["q2.lin.train_rmse"], v["q2.lin.test_rmse"] = rmse(f["train_rmse"]), rmse(f["test_rmse"])
+    v["q2.lin.analytic_train_rmse"] = rmse(f["analytic_train_rmse"])
+    v["q2.lin.analytic_test_rmse"] = rmse(f["analytic_test_rmse"])
+    v["q2.lin.distance"] = f"{f['distance']:.3f}"
+    v["q2.lin.distance_first"] = f"{lin['epochs'][0]['distance']:.3f}"
+    epoch, value = best_epoch(lin, "test_rmse", min)
+    v["q2.lin.best_test_rmse"], v["q2.lin.best_test_epoch"] = rmse(value), str(epoch)
     v["q2.lin.first_train_rmse"] = rmse(lin["epochs"][0]["train_rmse"])
     v["q2.lin.first_test_rmse"] = rmse(lin["epochs"][0]["test_rmse"])
-    epoch, value = best_epoch(lin, "test_rmse", min)
-    v["q2.lin.best_test_epoch"], v["q2.lin.best_test_rmse"] = str(epoch), rmse(value)
-    story = analysis["linear_story"]
-    v["q2.lin.epochs_test_below_ls"] = str(story["epochs_sgd_test_below_least_squares"])
-    v["q2.lin.first_epoch_below_ls"] = str(story["first_epoch_sgd_test_below_least_squares"])
-    v["q2.lin.epochs_train_above_ls"] = str(story["epochs_sgd_train_above_least_squares"])
+    v["q2.lin.seconds"] = f"{lin['seconds']:.1f}"
+    v["q2.epochs"] = str(len(lin["epochs"]))
 
     v["q2.nn.status"] = nn["status"]
     if nn["status"] == "ok":
-        v["q2.nn.train_rmse"], v["q2.nn.test_rmse"] = (rmse(nn["final"][k]) for k in ("train_rmse", "test_rmse"))
+        v["q2.nn.train_rmse"], v["q2.nn.test_rmse"] = rmse(nn["final"]["train_rmse"]), rmse(nn["final"]["test_rmse"])
         epoch, value = best_epoch(nn, "test_rmse", min)
         v["q2.nn.best_test_rmse"], v["q2.nn.best_test_epoch"] = rmse(value), str(epoch)
-    else:
+    v["q2.nn.seconds"] = f"{nn['seconds']:.1f}"
+    s = seeds["summary"]
+    v["q2.seeds.n"], v["q2.seeds.converged"] = str(s["n_seeds"]), str(s["n_converged"])
+    v["q2.seeds.diverged"] = str(s["n_seeds"] - s["n_converged"])
+    for split in ("train", "test"):
+        v[f"q2.seeds.{split}_mean"] = rmse(s[f"{split}_rmse_mean"])
+        v[f"q2.seeds.{split}_std"] = rmse(s[f"{split}_rmse_std"])
+    diverged = [str(r["seed"]) for r in seeds["runs"] if r["status"] != "ok"]
+    v["q2.seeds.diverged_list"] = ", ".join(diverged) if diverged else "none"
+    v["q2.seeds.first"], v["q2.seeds.last"] = str(seeds["runs"][0]["seed"]), str(seeds["runs"][-1]["seed"])
+    converged = [r for r in seeds["runs"] if r["status"] == "ok"]
+    for split in ("train", "test"):
+        values = [r[split + "_rmse"] for r in converged]
+        v[f"q2.seeds.{split}_min"], v[f"q2.seeds.{split}_max"] = rmse(min(values)), rmse(max(values))
+    if nn["diverged_at"]:
         v["q2.nn.diverged_epoch"] = str(nn["diverged_at"]["epoch"])
         v["q2.nn.diverged_step"] = str(nn["diverged_at"]["step"])
-    v["q2.nn.seconds"] = f"{nn['seconds']:.0f}"
-
-    s, runs = seeds["summary"], seeds["runs"]
-    v["q2.seeds.n"], v["q2.seeds.converged"] = str(s["n_seeds"]), str(s["n_ok"])
-    v["q2.seeds.diverged"] = str(s["n_seeds"] - s["n_ok"])
-    v["q2.seeds.first"], v["q2.seeds.last"] = str(runs[0]["seed"]), str(runs[-1]["seed"])
-    for split in ("train", "test"):
-        for stat in ("median", "min", "max", "mean", "std"):
-            v[f"q2.seeds.{split}_{stat}"] = rmse(s[f"{split}_rmse"][stat])
-    median = s["test_rmse"]["median"]
-    blown = [r for r in runs if r["status"] == "ok" and r["final"]["test_rmse"] > 2 * median]
-    v["q2.seeds.n_blown"] = str(len(blown))
-    v["q2.seeds.blown_list"] = ", ".join(str(r["seed"]) for r in blown) or "none"
-    if blown:
-        v["q2.seeds.blown_train_max"] = rmse(max(r["final"]["train_rmse"] for r in blown))
-        v["q2.seeds.blown_test_min"] = rmse(min(r["final"]["test_rmse"] for r in blown))
-
-    d = analysis["data"]
-    v["q2.max_abs_train"], v["q2.max_abs_test"] = (f"{d[k]:.1f}" for k in ("max_abs_feature_train", "max_abs_feature_test"))
-    v["q2.n_outside"] = str(d["test_houses_outside_range_by_more_than_1"])
-    v["q2.outside_10th"] = f"{d['outside_range_of_the_most_outlying'][9]:.1f}"
-    models = analysis["models"]
-    worst = max((k for k in models if k.startswith("network")), key=lambda k: models[k]["test_rmse"])
-    for key, name in (("ls", "least squares"), ("sgd", "linear SGD"), ("worst", worst)):
-        m = models[name]
-        v[f"q2.an.{key}.test_rmse"] = rmse(m["test_rmse"])
-        v[f"q2.an.{key}.without_10"] = rmse(m["test_rmse_without_10"])
-        v[f"q2.an.{key}.share_10"] = f"{100 * m['share_of_squared_error_10']:.0f}"
-        v[f"q2.an.{key}.worst_in_top10"] = str(m["worst_houses_among_the_10_most_outlying"])
-    v["q2.an.worst.seed"] = worst.rsplit(" ", 1)[1]
-    v.update(q2_data_values(lin))
+    v.update(q2_data_values(lin, nn))
     return v
 
 
-def q2_data_values(lin):
-    """Facts about the Ames data that the Q2.2(a) discussion quotes, computed from ames.npz:
-    sizes, rank, the spread of the eigenvalues of X^T X / n and the norm of the least-squares
-    solution."""
+def q2_data_values(lin, nn):
+    """Facts about the Ames data and the prescribed start that the Q2 discussion quotes.
+
+    Computed from ames.npz and hw1-q2.py's own initialisation (seeded as its runs are).
+    """
     q2 = load_script("hw1-q2.py")
     data = utils.load_regression_data(bias=True, path=os.path.join(ROOT, utils.AMES_PATH))
     X, y = data["train"]
     lr, epochs = lin["config"]["learning_rate"], lin["config"]["epochs"]
     eig = np.linalg.eigvalsh(X.T @ X / len(y))
     eig = eig[eig > 1e-9 * eig.max()]
-    return {"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(data['test'][1]):,}",
-            "q2.n_features": str(X.shape[1] - 1), "q2.rank": str(len(eig)),
-            "q2.eig_max": f"{eig.max():.1f}", "q2.eig_min": f"{eig.min():.1e}",
-            # Directions SGD barely moves along in the run: n * lr * eigenvalue * epochs < 1.
-            "q2.n_slow": str(int((len(y) * lr * eig * epochs < 1).sum())),
-            "q2.ls_norm": f"{np.linalg.norm(q2.solve_analytically(X, y)):.1f}"}
+    v = {"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(data['test'][1]):,}",
+         "q2.n_features": str(X.shape[1] - 1), "q2.rank": str(len(eig)),
+         "q2.eig_max": f"{eig.max():.1f}", "q2.eig_min": f"{eig.min():.1e}",
+         # Directions SGD barely moves along: n * lr * eigenvalue * epochs < 1.
+         "q2.n_slow": str(int((len(y) * lr * eig * epochs < 1).sum()))}
+    x_sq = (X ** 2).sum(1)
+    step = lr * x_sq  # one SGD step scales the linear model's error by 1 - lr |x|^2
+    v["q2.lin_step_median"], v["q2.lin_step_max"] = f"{np.median(step):.2f}", f"{step.max():.2f}"
+
+    utils.configure_seed(nn["seed"])  # exactly the start of the seed-42 network run
+    model = q2.NeuralRegression(X.shape[1], nn["config"]["hidden_size"])
+    y_hat = model.predict(X)
+    z = X @ model.W1.T + model.b1
+    h, active = np.maximum(z, 0), z > 0
+    # |d y_hat / d theta|^2 over W2, b2, b1 and W1: one SGD step scales the error by 1 - lr * that.
+    grad_sq = (h ** 2).sum(1) + 1 + (active * model.W2 ** 2).sum(1) * (1 + x_sq)
+    step = lr * grad_sq
+    v["q2.init_pred_mean"], v["q2.init_pred_max"] = f"{y_hat.mean():.1f}", f"{y_hat.max():.1f}"
+    v["q2.y_mean"] = f"{y.mean():.2f}"
+    v["q2.init_active"] = f"{100 * active.mean():.1f}"
+    v["q2.nn_step_median"], v["q2.nn_step_min"] = f"{np.median(step):.2f}", f"{step.min():.2f}"
+    v["q2.nn_step_max"] = f"{step.max():.1f}"
+    v["q2.nn_step_unstable"] = f"{100 * (step > 2).mean():.0f}"
+    return v
 
 
 def q3_values():
