@@ -128,7 +128,7 @@ def config(opt):
 
 def train(opt, data, seed, verbose=True):
     """Train opt.model with `seed` (its initial weights and every epoch's shuffle); returns the
-    run's record. A run whose loss becomes non-finite stops there with status "diverged"."""
+    model and the run's record. A run whose loss becomes non-finite stops with status "diverged"."""
     X_train, y_train = data["train"]
     X_test, y_test = data["test"]
     utils.configure_seed(seed)
@@ -158,9 +158,9 @@ def train(opt, data, seed, verbose=True):
     if opt.model == "linear_regression":
         final["analytic_train_rmse"] = rmse(X_train @ w_analytic, y_train)
         final["analytic_test_rmse"] = rmse(X_test @ w_analytic, y_test)
-    return {"question": "q2", "config": config(opt), "seed": seed, "epochs": epochs,
-            "final": final, "seconds": seconds,
-            "status": "diverged" if diverged_at else "ok", "diverged_at": diverged_at}
+    return model, {"question": "q2", "config": config(opt), "seed": seed, "epochs": epochs,
+                   "final": final, "seconds": seconds,
+                   "status": "diverged" if diverged_at else "ok", "diverged_at": diverged_at}
 
 
 def rmse_curves(record, prefix=""):
@@ -170,7 +170,7 @@ def rmse_curves(record, prefix=""):
 
 def run_single(opt, data):
     """One run: per-epoch lines, then the record and figures in opt.output."""
-    record = train(opt, data, opt.seed)
+    _model, record = train(opt, data, opt.seed)
     where = f"seed {opt.seed}: train and test RMSE"
     ylabel = "RMSE (log sale price)"
     if opt.model == "linear_regression":
@@ -205,7 +205,7 @@ def run_study(opt, data):
     final RMSEs over the seeds that did not diverge."""
     runs, start = [], time.perf_counter()
     for seed in range(opt.seed, opt.seed + opt.seeds):
-        record = train(opt, data, seed, verbose=False)
+        _model, record = train(opt, data, seed, verbose=False)
         runs.append({key: record[key] for key in
                      ("seed", "status", "diverged_at", "seconds", "final", "epochs")})
         print(f"seed {seed}: {record['status']}; " + ", ".join(
