@@ -1,9 +1,11 @@
 #!/usr/bin/env python
-"""Build submission.zip: the report PDF and the code the course asked for, nothing else.
+"""Build submission.zip: the report PDF and what a grader needs to run each script.
 
     python tools/make_submission.py [--output submission.zip]
 
-No datasets, caches, run records or figures go in: the archive is what a grader opens.
+The PDF, the three scripts, utils.py, the Fashion-MNIST builder, ames.npz, the environment files
+and a short README (tools/SUBMISSION_README.md), all at the archive's top level. No tests, tools,
+results or Fashion-MNIST data.
 """
 import argparse
 import os
@@ -14,19 +16,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from utils import atomic_file  # noqa: E402
 
-CONTENTS = ["report/report.pdf", "hw1-q2.py", "hw1-q3.py", "hw1-q4.py", "utils.py",
-            "download_fashion_mnist.py", "environment.yml", "requirements.txt", "README.md"]
+FILES = ["hw1-q2.py", "hw1-q3.py", "hw1-q4.py", "utils.py", "download_fashion_mnist.py",
+         "ames.npz", "requirements.txt", "environment.yml"]
+# name in the archive: path in the project
+CONTENTS = {"report.pdf": "report/report.pdf", "README.md": "tools/SUBMISSION_README.md",
+            **{path: path for path in FILES}}
 
 
 def build(output):
-    missing = [p for p in CONTENTS if not os.path.isfile(os.path.join(ROOT, p))]
+    missing = [p for p in CONTENTS.values() if not os.path.isfile(os.path.join(ROOT, p))]
     if missing:
         raise SystemExit(f"error: missing {', '.join(missing)} (the PDF is built by "
                          "python tools/reproduce.py)")
     with atomic_file(output) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in CONTENTS:
-            # report.pdf goes to the top level, where a grader looks first.
-            archive.write(os.path.join(ROOT, path), os.path.basename(path))
+        for name, path in CONTENTS.items():
+            archive.write(os.path.join(ROOT, path), name)
     return output
 
 
@@ -35,7 +39,7 @@ def main(argv=None):
     parser.add_argument("--output", default=os.path.join(ROOT, "submission.zip"))
     args = parser.parse_args(argv)
     build(args.output)
-    print(f"wrote {args.output}: {', '.join(os.path.basename(p) for p in CONTENTS)}")
+    print(f"wrote {args.output}: {', '.join(CONTENTS)}")
 
 
 if __name__ == "__main__":
