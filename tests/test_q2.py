@@ -243,3 +243,17 @@ def test_seed_study_reports_every_seed_and_the_spread(tmp_path, ames_file):
     summary = study["summary"]["test_rmse"]
     assert summary["median"] == tests[1] and (summary["min"], summary["max"]) == (tests[0], tests[2])
     assert os.path.exists(tmp_path / "out" / "nn-seeds-test.pdf")
+
+
+def test_analysis_tool_reproduces_the_seeds_it_retrains(tmp_path, ames_file):
+    analyse = load_script("tools/analyse_q2.py")
+    run(tmp_path, ames_file, "linear_regression", "-epochs", "2")
+    run(tmp_path, ames_file, "nn", "-epochs", "2", "-hidden_size", "5", "-seeds", "2")
+    out = tmp_path / "out"
+    assert analyse.main(["-study", str(out / "nn-seeds.json"), "-data", ames_file, "-all",
+                         "-linear", str(out / "linear_regression.json"),
+                         "-output", str(tmp_path / "analysis")]) == 0
+    analysis = json.loads((tmp_path / "analysis" / "analysis.json").read_text())
+    assert set(analysis["models"]) == {"least squares", "linear SGD", "network seed 42",
+                                       "network seed 43"}
+    assert analysis["linear_story"]["n_epochs"] == 2
