@@ -84,7 +84,6 @@ class LinearModel(Model):
         return X @ self.W.T
 
 
-
 class Perceptron(LinearModel):
     def update_weight(self, x_i, y_i, **kwargs):
         """One perceptron step on x_i (n_features,) of gold class y_i (no learning rate).
