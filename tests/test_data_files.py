@@ -1,12 +1,11 @@
 """Every way a data file can be broken ends with one line naming the file and the fix.
 
-Both loaders, ten kinds of damage each, on small synthetic files written into tmp_path. A
+Both loaders, each kind of damage, on small synthetic files written into tmp_path. A
 `utils.DataError` is a SystemExit whose code is the message: Python prints it as one line on
 stderr and exits with status 1, no traceback. The last tests check that through a script's
 command line.
 """
 import io
-import os
 import struct
 import subprocess
 import sys
@@ -50,25 +49,26 @@ def corrupt_member(data, member="Xtrain.npy"):
 
 
 def damaged(kind, damage, path):
-    """Write a file with one kind of damage at `path`."""
+    """Write a file with one kind of damage at `path` (a pathlib.Path)."""
     arrays = valid_arrays(kind)
     if damage == "empty":
-        open(path, "wb").close()
+        path.write_bytes(b"")
         return
     if damage == "npy_not_npz":
-        np.save(open(path, "wb"), arrays["Xtrain"])
+        with open(path, "wb") as f:
+            np.save(f, arrays["Xtrain"])
         return
     if damage in ("missing", "truncated", "not_a_zip", "corrupted_member"):
         np.savez_compressed(path, **arrays)
-        data = open(path, "rb").read()
+        data = path.read_bytes()
         if damage == "missing":
-            os.remove(path)
+            path.unlink()
         elif damage == "truncated":
-            open(path, "wb").write(data[:len(data) // 2])
+            path.write_bytes(data[:len(data) // 2])
         elif damage == "not_a_zip":
-            open(path, "wb").write(np.random.default_rng(1).bytes(len(data)))
+            path.write_bytes(np.random.default_rng(1).bytes(len(data)))
         else:
-            open(path, "wb").write(corrupt_member(data))
+            path.write_bytes(corrupt_member(data))
         return
     if damage == "wrong_keys":
         arrays["X_train"] = arrays.pop("Xtrain")
@@ -143,10 +143,10 @@ def test_the_corrupted_member_really_breaks_zlib(tmp_path):
 @pytest.mark.parametrize("kind, damage", CASES)
 def test_a_broken_file_ends_with_one_line_naming_it_and_the_fix(tmp_path, kind, damage):
     load, _, _, fix = LOADERS[kind]
-    path = str(tmp_path / "data.npz")
+    path = tmp_path / "data.npz"
     damaged(kind, damage, path)
     with pytest.raises(SystemExit) as info:
-        load(path=path)
+        load(path=str(path))
     message = one_line_error(info.value, path, fix)
     if damage in ("empty", "not_a_zip", "npy_not_npz"):  # not numpy's advice to unpickle it
         assert "not a .npz file" in message and "pickle" not in message, message
@@ -161,7 +161,7 @@ def run(args, cwd=ROOT, timeout=120):
 
 @pytest.mark.parametrize("damage", ["corrupted_member", "nan"])
 def test_a_script_prints_one_line_and_exits_1(tmp_path, damage):
-    path = str(tmp_path / "ames.npz")
+    path = tmp_path / "ames.npz"
     damaged("regression", damage, path)
     out = run(["hw1-q2.py", "linear_regression", "-data", path, "-epochs", "1",
                "-output", str(tmp_path / "out")])
@@ -173,9 +173,9 @@ def test_a_script_prints_one_line_and_exits_1(tmp_path, damage):
 
 
 def test_a_loader_run_directly_prints_one_line_and_exits_1(tmp_path):
-    path = str(tmp_path / "Fashion-MNIST.npz")
+    path = tmp_path / "Fashion-MNIST.npz"
     damaged("classification", "labels", path)
-    out = run(["-c", f"import utils; utils.load_classification_data(path={path!r})"])
+    out = run(["-c", f"import utils; utils.load_classification_data(path={str(path)!r})"])
     assert out.returncode == 1
     assert out.stderr.strip().splitlines() == [out.stderr.strip()]
     assert out.stderr.startswith(f"error: {path}: ydev")
