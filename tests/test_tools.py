@@ -64,48 +64,55 @@ def test_submission_archive_runs_where_it_is_unzipped(tmp_path):
     assert project_record() == before, "the unzipped script wrote into the project's runs/"
 
 
-def test_reproduction_plan_names_real_scripts_and_records():
+def test_reproduction_plan_names_real_scripts_and_writes_results():
     for name, record, command in reproduce.NUMPY_RUNS:
         assert os.path.isfile(os.path.join(ROOT, command[0])), name
         assert record.startswith("results/") and record.endswith(".json")
-    assert os.path.isfile(os.path.join(ROOT, reproduce.Q4_STUDY[0]))
+        assert command[command.index("-output") + 1] == os.path.dirname(record), name
+    folder, command = reproduce.Q4_STUDY
+    assert os.path.isfile(os.path.join(ROOT, command[0]))
+    assert command[command.index("-output") + 1] == folder == "results/q4"
 
 
-def test_readme_quotes_the_reproduction_time_only_from_a_finished_log(tmp_path, monkeypatch):
-    values = {**make_report.q2_values(), **make_report.q3_values()}
+def test_readme_quotes_wall_times_only_from_finished_logs(tmp_path, monkeypatch):
     monkeypatch.setattr(make_report, "RESULTS", str(tmp_path))
-    log = tmp_path / "reproduce.log"
-    log.write_text("[    0.0 s] q4 study: started (log in results/logs/)\n")  # still running
-    assert "Full reproduction" not in make_report.readme_table(values)
+    (tmp_path / "q4").mkdir()
+    study_log, log = tmp_path / "q4" / "study.log", tmp_path / "reproduce.log"
+    study_log.write_text("12 runs to train, 0 already done; 2 workers\n")  # still running
+    log.write_text("[    0.0 s] q4 study: started\n")
+    assert make_report.timing_rows() == []
+    study_log.write_text("12 runs to train, 0 already done; 2 workers\nstudy: 3600 s wall\n")
     log.write_text("stage                          seconds  status\n"
-                   "q4 study                        1800.0  ok\n"
-                   "total (wall)                    2400.0\n")
-    assert "| wall time | 40.0 min, of which the Q4 study 30.0 min |" in \
-        make_report.readme_table(values)
+                   "q4 study                          30.0  ok\n"
+                   "total (wall)                     600.0\n")
+    assert [row[2] for row in make_report.timing_rows()] == ["60.0 min", "10.0 min"]
+    assert "12 runs on 2 workers" in make_report.timing_rows()[0][0]
 
 
-def test_only_a_from_scratch_reproduction_becomes_the_quoted_log(tmp_path, monkeypatch, capsys):
-    """reproduce.main with stand-in scripts: the first run trains everything and is kept as the
-    quoted log, then the README row is regenerated; a second run reuses the record and is not."""
+def test_reproduction_keeps_its_stage_table_and_the_log_of_a_study_that_trained(
+        tmp_path, monkeypatch, capsys):
+    """reproduce.main with stand-in scripts: the first run trains and keeps the study's log;
+    a second run reuses the records and keeps the first study log."""
     (tmp_path / "tools").mkdir()
     (tmp_path / "Fashion-MNIST.npz").write_bytes(b"")
     (tmp_path / "train.py").write_text("import os\nos.makedirs('results', exist_ok=True)\n"
                                        "open('results/run.json', 'w').write('{}')\n")
-    (tmp_path / "study.py").write_text("")
+    (tmp_path / "study.py").write_text(
+        "import os\ndone = os.path.exists('results/q4/runs')\nos.makedirs('results/q4/runs', "
+        "exist_ok=True)\nprint('0 runs to train' if done else '12 runs to train; 2 workers')\n"
+        "print('study: 5 s wall')\n")
     (tmp_path / "tools" / "make_report.py").write_text("open('reports.txt', 'a').write('x')\n")
     monkeypatch.setattr(reproduce, "ROOT", str(tmp_path))
     monkeypatch.setattr(reproduce, "LOGS", str(tmp_path / "results" / "logs"))
-    monkeypatch.setattr(reproduce, "FULL_RUN_LOG", str(tmp_path / "results" / "reproduce.log"))
     monkeypatch.setattr(reproduce, "NUMPY_RUNS", [("run", "results/run.json", ["train.py"])])
-    monkeypatch.setattr(reproduce, "Q4_STUDY", ["study.py"])
-    monkeypatch.setattr(reproduce, "TRANSCRIPT", [])
+    monkeypatch.setattr(reproduce, "Q4_STUDY", ("results/q4", ["study.py"]))
     assert reproduce.main(["--no-pdf"]) == 0
     quoted = (tmp_path / "results" / "reproduce.log").read_text()
     assert "run: ok" in quoted and "total (wall)" in quoted
-    assert (tmp_path / "reports.txt").read_text() == "xx"  # report tables, then the README row
+    study_log = (tmp_path / "results" / "q4" / "study.log").read_text()
+    assert study_log.startswith("12 runs to train")
+    assert (tmp_path / "reports.txt").read_text() == "xx"  # values, then the README row
 
-    monkeypatch.setattr(reproduce, "TRANSCRIPT", [])
     assert reproduce.main(["--no-pdf"]) == 0
-    assert (tmp_path / "results" / "reproduce.log").read_text() == quoted
-    assert "record exists, skipped" in (tmp_path / "results" / "logs" / "reproduce.log").read_text()
-    assert (tmp_path / "reports.txt").read_text() == "xxx"
+    assert "run: record exists, reused" in (tmp_path / "results" / "reproduce.log").read_text()
+    assert (tmp_path / "results" / "q4" / "study.log").read_text() == study_log

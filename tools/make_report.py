@@ -4,8 +4,7 @@
     python tools/make_report.py [--check]
 
 Reads results/q2/*.json, results/q3/*.json and results/q4/runs/*.json (nothing is trained) and
-writes report/generated/values.tex (one \\val{key} per number the report quotes), the benchmark
-outputs wrapped for the page (report/generated/bench_*.txt),
+writes report/generated/values.tex (one \\val{key} per number the report quotes),
 report/generated/q4_table.tex and the block between the results markers of README.md. With
 --check it writes nothing and exits 1 if any of those files differs from what it would write.
 """
@@ -14,7 +13,6 @@ import json
 import os
 import re
 import sys
-import textwrap
 
 import numpy as np
 
@@ -26,7 +24,6 @@ RESULTS = os.path.join(ROOT, "results")
 GENERATED = os.path.join(ROOT, "report", "generated")
 README = os.path.join(ROOT, "README.md")
 UPPER_BODY = (0, 2, 4, 6)
-STAGE_LINE = re.compile(r"(q4 study|total \(wall\))\s+([\d.]+)")
 BEGIN, END = "<!-- results:begin (tools/make_report.py) -->", "<!-- results:end -->"
 
 
@@ -51,82 +48,93 @@ def best_epoch(record, metric, pick=max):
 
 
 def q2_values():
-    lin, nn, seeds = load("q2/linear_regression.json"), load("q2/nn.json"), load("q2/nn-seeds.json")
-    v = {}
+    """What the Q2.2 section quotes, from results/q2/: linear_regression.json (SGD and least
+    squares), nn.json (the prescribed seed-42 network), nn-seeds.json (the seed study) and
+    analysis.json (tools/analyse_q2.py: errors against distance outside the training range)."""
+    lin, nn = load("q2/linear_regression.json"), load("q2/nn.json")
+    seeds, analysis = load("q2/nn-seeds.json"), load("q2/analysis.json")
+    v = {"q2.epochs": str(lin["config"]["epochs"]), "q2.lr": f"{lin['config']['learning_rate']:g}",
+         "q2.hidden_size": str(nn["config"]["hidden_size"]), "q2.seed": str(nn["seed"])}
     f = lin["final"]
-    v["q2.lin.train_rmse"], v["q2.lin.test_rmse"] = rmse(f["train_rmse"]), rmse(f["test_rmse"])
-    v["q2.lin.analytic_train_rmse"] = rmse(f["analytic_train_rmse"])
-    v["q2.lin.analytic_test_rmse"] = rmse(f["analytic_test_rmse"])
-    v["q2.lin.distance"] = f"{f['distance']:.3f}"
-    v["q2.lin.distance_first"] = f"{lin['epochs'][0]['distance']:.3f}"
-    epoch, value = best_epoch(lin, "test_rmse", min)
-    v["q2.lin.best_test_rmse"], v["q2.lin.best_test_epoch"] = rmse(value), str(epoch)
+    for key in ("train_rmse", "test_rmse", "analytic_train_rmse", "analytic_test_rmse"):
+        v[f"q2.lin.{key}"] = rmse(f[key])
+    v["q2.lin.distance"] = f"{f['distance']:.2f}"
+    v["q2.lin.distance_first"] = f"{lin['epochs'][0]['distance']:.2f}"
     v["q2.lin.first_train_rmse"] = rmse(lin["epochs"][0]["train_rmse"])
     v["q2.lin.first_test_rmse"] = rmse(lin["epochs"][0]["test_rmse"])
-    v["q2.lin.seconds"] = f"{lin['seconds']:.1f}"
-    v["q2.epochs"] = str(len(lin["epochs"]))
+    epoch, value = best_epoch(lin, "test_rmse", min)
+    v["q2.lin.best_test_epoch"], v["q2.lin.best_test_rmse"] = str(epoch), rmse(value)
+    story = analysis["linear_story"]
+    v["q2.lin.epochs_test_below_ls"] = str(story["epochs_sgd_test_below_least_squares"])
+    v["q2.lin.first_epoch_below_ls"] = str(story["first_epoch_sgd_test_below_least_squares"])
+    v["q2.lin.epochs_train_above_ls"] = str(story["epochs_sgd_train_above_least_squares"])
 
     v["q2.nn.status"] = nn["status"]
     if nn["status"] == "ok":
-        v["q2.nn.train_rmse"], v["q2.nn.test_rmse"] = rmse(nn["final"]["train_rmse"]), rmse(nn["final"]["test_rmse"])
+        v["q2.nn.train_rmse"], v["q2.nn.test_rmse"] = (rmse(nn["final"][k]) for k in ("train_rmse", "test_rmse"))
         epoch, value = best_epoch(nn, "test_rmse", min)
         v["q2.nn.best_test_rmse"], v["q2.nn.best_test_epoch"] = rmse(value), str(epoch)
-    v["q2.nn.seconds"] = f"{nn['seconds']:.1f}"
-    s = seeds["summary"]
-    v["q2.seeds.n"], v["q2.seeds.converged"] = str(s["n_seeds"]), str(s["n_converged"])
-    v["q2.seeds.diverged"] = str(s["n_seeds"] - s["n_converged"])
-    for split in ("train", "test"):
-        v[f"q2.seeds.{split}_mean"] = rmse(s[f"{split}_rmse_mean"])
-        v[f"q2.seeds.{split}_std"] = rmse(s[f"{split}_rmse_std"])
-    diverged = [str(r["seed"]) for r in seeds["runs"] if r["status"] != "ok"]
-    v["q2.seeds.diverged_list"] = ", ".join(diverged) if diverged else "none"
-    v["q2.seeds.first"], v["q2.seeds.last"] = str(seeds["runs"][0]["seed"]), str(seeds["runs"][-1]["seed"])
-    converged = [r for r in seeds["runs"] if r["status"] == "ok"]
-    for split in ("train", "test"):
-        values = [r[split + "_rmse"] for r in converged]
-        v[f"q2.seeds.{split}_min"], v[f"q2.seeds.{split}_max"] = rmse(min(values)), rmse(max(values))
-    if nn["diverged_at"]:
+    else:
         v["q2.nn.diverged_epoch"] = str(nn["diverged_at"]["epoch"])
         v["q2.nn.diverged_step"] = str(nn["diverged_at"]["step"])
-    v.update(q2_data_values(lin, nn))
+    v["q2.nn.seconds"] = f"{nn['seconds']:.0f}"
+
+    s, runs = seeds["summary"], seeds["runs"]
+    v["q2.seeds.n"], v["q2.seeds.converged"] = str(s["n_seeds"]), str(s["n_ok"])
+    v["q2.seeds.diverged"] = str(s["n_seeds"] - s["n_ok"])
+    v["q2.seeds.first"], v["q2.seeds.last"] = str(runs[0]["seed"]), str(runs[-1]["seed"])
+    for split in ("train", "test"):
+        for stat in ("median", "min", "max", "mean", "std"):
+            v[f"q2.seeds.{split}_{stat}"] = rmse(s[f"{split}_rmse"][stat])
+    median = s["test_rmse"]["median"]
+    blown = [r for r in runs if r["status"] == "ok" and r["final"]["test_rmse"] > 2 * median]
+    v["q2.seeds.n_blown"] = str(len(blown))
+    v["q2.seeds.blown_list"] = ", ".join(str(r["seed"]) for r in blown) or "none"
+    if blown:
+        v["q2.seeds.blown_train_max"] = rmse(max(r["final"]["train_rmse"] for r in blown))
+        v["q2.seeds.blown_test_min"] = rmse(min(r["final"]["test_rmse"] for r in blown))
+
+    d = analysis["data"]
+    v["q2.max_abs_train"], v["q2.max_abs_test"] = (f"{d[k]:.1f}" for k in ("max_abs_feature_train", "max_abs_feature_test"))
+    v["q2.n_outside"] = str(d["test_houses_outside_range_by_more_than_1"])
+    v["q2.outside_10th"] = f"{d['outside_range_of_the_most_outlying'][9]:.1f}"
+    models = analysis["models"]
+    for key, name in (("ls", "least squares"), ("sgd", "linear SGD")):
+        v[f"q2.an.{key}.without_10"] = rmse(models[name]["test_rmse_without_10"])
+        v[f"q2.an.{key}.share_10"] = f"{100 * models[name]['share_of_squared_error_10']:.0f}"
+    # The retrained seeds whose test RMSE blew up (over twice the median), and the best seed.
+    nets = {int(k.rsplit(" ", 1)[1]): m for k, m in models.items() if k.startswith("network")}
+    blown_nets = [nets[r["seed"]] for r in blown if r["seed"] in nets]
+    if blown_nets:
+        for key in ("share_of_squared_error_20", "test_rmse_without_20"):
+            low, high = (f(m[key] for m in blown_nets) for f in (min, max))
+            scale = (lambda x: f"{100 * x:.0f}") if key.startswith("share") else rmse
+            v[f"q2.an.blown.{key}_min"], v[f"q2.an.blown.{key}_max"] = scale(low), scale(high)
+        top10 = [sum(rank <= 20 for rank in m["outlying_rank_of_the_10_worst"]) for m in blown_nets]
+        v["q2.an.blown.worst_in_top20_min"], v["q2.an.blown.worst_in_top20_max"] = str(min(top10)), str(max(top10))
+    best_seed = min((r for r in runs if r["status"] == "ok"), key=lambda r: r["final"]["test_rmse"])["seed"]
+    v["q2.an.best.seed"] = str(best_seed)
+    v["q2.an.best.share_20"] = f"{100 * nets[best_seed]['share_of_squared_error_20']:.0f}"
+    v.update(q2_data_values(lin))
     return v
 
 
-def q2_data_values(lin, nn):
-    """Facts about the Ames data and the prescribed start that the Q2 discussion quotes.
-
-    Computed from ames.npz and hw1-q2.py's own initialisation (seeded as its runs are).
-    """
+def q2_data_values(lin):
+    """Facts about the Ames data that the Q2.2(a) discussion quotes, computed from ames.npz:
+    sizes, rank, the spread of the eigenvalues of X^T X / n and the norm of the least-squares
+    solution."""
     q2 = load_script("hw1-q2.py")
     data = utils.load_regression_data(bias=True, path=os.path.join(ROOT, utils.AMES_PATH))
     X, y = data["train"]
     lr, epochs = lin["config"]["learning_rate"], lin["config"]["epochs"]
     eig = np.linalg.eigvalsh(X.T @ X / len(y))
     eig = eig[eig > 1e-9 * eig.max()]
-    v = {"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(data['test'][1]):,}",
-         "q2.n_features": str(X.shape[1] - 1), "q2.rank": str(len(eig)),
-         "q2.eig_max": f"{eig.max():.1f}", "q2.eig_min": f"{eig.min():.1e}",
-         # Directions SGD barely moves along: n * lr * eigenvalue * epochs < 1.
-         "q2.n_slow": str(int((len(y) * lr * eig * epochs < 1).sum()))}
-    x_sq = (X ** 2).sum(1)
-    step = lr * x_sq  # one SGD step scales the linear model's error by 1 - lr |x|^2
-    v["q2.lin_step_median"], v["q2.lin_step_max"] = f"{np.median(step):.2f}", f"{step.max():.2f}"
-
-    utils.configure_seed(nn["seed"])  # exactly the start of the seed-42 network run
-    model = q2.NeuralRegression(X.shape[1], nn["config"]["hidden_size"])
-    y_hat = model.predict(X)
-    z = X @ model.W1.T + model.b1
-    h, active = np.maximum(z, 0), z > 0
-    # |d y_hat / d theta|^2 over W2, b2, b1 and W1: one SGD step scales the error by 1 - lr * that.
-    grad_sq = (h ** 2).sum(1) + 1 + (active * model.W2 ** 2).sum(1) * (1 + x_sq)
-    step = lr * grad_sq
-    v["q2.init_pred_mean"], v["q2.init_pred_max"] = f"{y_hat.mean():.1f}", f"{y_hat.max():.1f}"
-    v["q2.y_mean"] = f"{y.mean():.2f}"
-    v["q2.init_active"] = f"{100 * active.mean():.1f}"
-    v["q2.nn_step_median"], v["q2.nn_step_min"] = f"{np.median(step):.2f}", f"{step.min():.2f}"
-    v["q2.nn_step_max"] = f"{step.max():.1f}"
-    v["q2.nn_step_unstable"] = f"{100 * (step > 2).mean():.0f}"
-    return v
+    return {"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(data['test'][1]):,}",
+            "q2.n_features": str(X.shape[1] - 1), "q2.rank": str(len(eig)),
+            "q2.eig_max": f"{eig.max():.1f}", "q2.eig_min": f"{eig.min():.1e}",
+            # Directions SGD barely moves along in the run: n * lr * eigenvalue * epochs < 1.
+            "q2.n_slow": str(int((len(y) * lr * eig * epochs < 1).sum())),
+            "q2.ls_norm": f"{np.linalg.norm(q2.solve_analytically(X, y)):.1f}"}
 
 
 def q3_values():
@@ -163,23 +171,35 @@ def q3_values():
 
 def q4_values(study):
     """Values for every Q4 run and each group's best (by final validation accuracy), and the
-    summary table, from the records alone."""
+    summary table, from the records alone. Keys: q4.<group>.<varied>.<metric>."""
     rows = study.summary_rows(os.path.join(RESULTS, "q4"))
     best = study.best_runs(rows)
     v = {}
     for row in rows:
-        key = f"q4.{row['group']}.{row['varied']}"
-        v[key + ".dev_acc"], v[key + ".test_acc"] = acc(row["final_dev_acc"]), acc(row["test_acc"])
-        v[key + ".best_dev_acc"] = acc(row["best_dev_acc"])
-        v[key + ".train_loss"] = f"{row['final_train_loss']:.4f}"
-        v[key + ".seconds"] = f"{row['seconds']:.0f}"
+        key, record = f"q4.{row['group']}.{row['varied']}", row["record"]
+        final, last = record["final"], record["epochs"][-1]
+        for metric in ("dev_acc", "best_dev_acc", "test_acc", "train_acc"):
+            v[f"{key}.{metric}"] = acc(final[metric])
+        v[key + ".gap"] = acc(final["train_acc"] - final["dev_acc"])
+        v[key + ".train_loss"] = f"{final['train_loss']:.4f}"
+        v[key + ".train_eval_loss"] = f"{last['train_eval_loss']:.4f}"
+        v[key + ".minutes"] = f"{row['seconds'] / 60:.0f}"
+        epoch, value = best_epoch(record, "dev_acc")
+        v[key + ".best_dev_epoch"] = str(epoch)
+        if "dead_units" in final:
+            hidden = record["config"]["hidden_size"]
+            v[key + ".dead"] = " and ".join(map(str, final["dead_units"]))
+            v[key + ".dead_percent"] = " and ".join(
+                f"{100 * d / hidden:.0f}" for d in final["dead_units"])
     for group, row in best.items():
         name, _, value = row["varied"].partition("=")
         v[f"q4.{group}.best"] = (f"{value} hidden layers" if name == "layers"
-                                 else f"{name.replace('_', ' ')} {value}".strip())
-        v[f"q4.{group}.dev_acc"], v[f"q4.{group}.test_acc"] = acc(row["final_dev_acc"]), acc(row["test_acc"])
+                                 else "the default configuration" if name == "default"
+                                 else f"{name.replace('_', ' ')} {value}")
+        v[f"q4.{group}.dev_acc"] = acc(row["final_dev_acc"])
+        v[f"q4.{group}.test_acc"] = acc(row["test_acc"])
     v["q4.runs"] = str(len(rows))
-    v["q4.seconds_total"] = f"{sum(row['seconds'] for row in rows) / 60:.1f}"
+    v["q4.hours_total"] = f"{sum(row['seconds'] for row in rows) / 3600:.1f}"
     return v, study.latex_table(rows, best)
 
 
@@ -193,12 +213,27 @@ def latex_values(values):
     return "\n".join(lines) + "\n"
 
 
-def wrap_lines(text, width=104):
-    """Text with every line longer than `width` broken at spaces (continuations indented)."""
-    out = []
-    for line in text.rstrip("\n").split("\n"):
-        out += textwrap.wrap(line, width, subsequent_indent="    ", drop_whitespace=False) or [""]
-    return "\n".join(l.rstrip() for l in out) + "\n"
+def timing_rows():
+    """README rows quoting the wall times of the last Q4 study that trained its runs
+    (results/q4/study.log) and of the last complete reproduction (results/reproduce.log)."""
+    rows = []
+    study_log = os.path.join(RESULTS, "q4", "study.log")
+    if os.path.exists(study_log):
+        text = open(study_log).read()
+        wall = re.search(r"^study: (\d+) s wall", text, re.M)
+        trained = re.match(r"(\d+) runs to train.*; (\d+) workers", text)
+        if wall and trained:
+            rows.append((f"Q4 study: {trained.group(1)} runs on {trained.group(2)} workers "
+                         "(`results/q4/study.log`)", "wall time",
+                         f"{int(wall.group(1)) / 60:.1f} min"))
+    log = os.path.join(RESULTS, "reproduce.log")
+    if os.path.exists(log):
+        text = open(log).read()
+        total = re.search(r"^total \(wall\)\s+([\d.]+)", text, re.M)
+        if total:
+            rows.append(("Last reproduction (`tools/reproduce.py`, `results/reproduce.log`)",
+                         "wall time", f"{float(total.group(1)) / 60:.1f} min"))
+    return rows
 
 
 def readme_table(values):
@@ -218,13 +253,7 @@ def readme_table(values):
         if f"q4.{group}.test_acc" in values:
             rows.append((f"{label}, best by validation: {values[f'q4.{group}.best']}",
                          "test accuracy", values[f"q4.{group}.test_acc"]))
-    log = os.path.join(RESULTS, "reproduce.log")  # the output of the last full reproduction
-    stages = dict(m.groups() for m in map(STAGE_LINE.match, open(log)) if m) \
-        if os.path.exists(log) else {}
-    if {"total (wall)", "q4 study"} <= set(stages):
-        rows.append(("Full reproduction (`tools/reproduce.py`, `results/reproduce.log`)",
-                     "wall time", f"{float(stages['total (wall)']) / 60:.1f} min, of which the "
-                     f"Q4 study {float(stages['q4 study']) / 60:.1f} min"))
+    rows += timing_rows()
     lines = [BEGIN, "", "| model | metric | value |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     lines += ["", END]
@@ -242,13 +271,7 @@ def outputs():
         raise SystemExit(f"error: README.md lacks the results markers {BEGIN} ... {END}")
     head, rest = readme.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
-    files = {}
-    for name in ("q2", "q3", "q4"):  # benchmark outputs, long lines wrapped for the page
-        path = os.path.join(RESULTS, "bench", name + ".txt")
-        if os.path.exists(path):
-            files[os.path.join(GENERATED, f"bench_{name}.txt")] = wrap_lines(open(path).read())
     return {
-        **files,
         os.path.join(GENERATED, "values.tex"): latex_values(values),
         os.path.join(GENERATED, "q4_table.tex"): table,
         README: head + readme_table(values) + tail,

@@ -4,15 +4,14 @@
     python tools/reproduce.py [--source DIR] [--force] [--bench] [--no-pdf]
 
 Stages: build Fashion-MNIST.npz (online, or from --source DIR) unless it exists; run every
-experiment of Q2, Q3 and Q4, reusing the run records that already exist (--force reruns them);
-with --bench, run the three benchmarks alone on the machine, their output going to
-results/bench/ (the report's appendix prints it); regenerate the report's tables
-(tools/make_report.py); build the PDF with latexmk. The Q4 study
-keeps one worker per core busy while the Q2 and Q3 runs go through one after the other beside it,
-so the independent runs share the two cores. Every command's output goes to results/logs/; the
-run ends with a table of per-stage wall times, kept in results/logs/reproduce.log. A run that
-trained every experiment from scratch (nothing reused) is also kept as results/reproduce.log,
-the reproduction whose wall time the README quotes; the README's row is then regenerated.
+experiment of Q2, Q3 and Q4 into the committed results/ (the only writer of results/: a plain
+run of a script writes to runs/), reusing the run records that exist (--force reruns them);
+with --bench, run the three benchmarks alone on the machine (outputs in results/bench/);
+regenerate the report's values and tables and the README's results (tools/make_report.py);
+build the PDF with latexmk. The Q4 study keeps one worker per core busy; the Q2 and Q3 runs go
+one after the other beside it. Every command's output goes to results/logs/ (ignored by git);
+the stage table is kept as results/reproduce.log, and the study's own transcript, when it
+trained runs, as results/q4/study.log: the README quotes both.
 """
 import argparse
 import os
@@ -24,113 +23,122 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import utils  # noqa: E402
+
 LOGS = os.path.join(ROOT, "results", "logs")
-FULL_RUN_LOG = os.path.join(ROOT, "results", "reproduce.log")  # the last from-scratch run
 PY = sys.executable
-TRANSCRIPT = []  # this run's own output lines
-
-
-def say(line):
-    print(line, flush=True)
-    TRANSCRIPT.append(line)
-
-# (name, record that marks it done, command); run one after the other, beside the Q4 study.
+# (name, the record that marks it done, command); one after the other, beside the Q4 study.
 NUMPY_RUNS = [
-    ("q3 mlp", "results/q3/mlp.json", ["hw1-q3.py", "mlp"]),
-    ("q3 logistic_regression", "results/q3/logistic_regression.json", ["hw1-q3.py", "logistic_regression"]),
-    ("q3 perceptron", "results/q3/perceptron.json", ["hw1-q3.py", "perceptron"]),
-    ("q2 nn seeds", "results/q2/nn-seeds.json", ["hw1-q2.py", "nn", "-seeds", "10"]),
-    ("q2 nn", "results/q2/nn.json", ["hw1-q2.py", "nn"]),
-    ("q2 linear_regression", "results/q2/linear_regression.json", ["hw1-q2.py", "linear_regression"]),
+    ("q3 mlp", "results/q3/mlp.json", ["hw1-q3.py", "mlp", "-output", "results/q3"]),
+    ("q3 logistic_regression", "results/q3/logistic_regression.json",
+     ["hw1-q3.py", "logistic_regression", "-output", "results/q3"]),
+    ("q3 perceptron", "results/q3/perceptron.json",
+     ["hw1-q3.py", "perceptron", "-output", "results/q3"]),
+    ("q2 linear_regression", "results/q2/linear_regression.json",
+     ["hw1-q2.py", "linear_regression", "-output", "results/q2"]),
+    ("q2 nn", "results/q2/nn.json", ["hw1-q2.py", "nn", "-output", "results/q2"]),
+    ("q2 nn seeds", "results/q2/nn-seeds.json",
+     ["hw1-q2.py", "nn", "-seeds", "10", "-output", "results/q2"]),
+    ("q2 analysis", "results/q2/extrapolation.json",
+     ["tools/analyse_q2.py", "-output", "results/q2"]),
 ]
-Q4_STUDY = ["tools/study_q4.py", "-workers", str(os.cpu_count() or 2)]
+Q4_STUDY = ("results/q4", ["tools/study_q4.py", "-output", "results/q4",
+                           "-workers", str(os.cpu_count() or 2)])
 BENCHMARKS = [("bench q2", ["tools/bench_q2.py"]), ("bench q3", ["tools/bench_q3.py"]),
               ("bench q4", ["tools/bench_q4.py"])]
 
 
-def start(name, args, log_path=None):
-    """Start `python args...` in the project root, its output going to results/logs/NAME.log
-    (or to log_path)."""
-    log_path = log_path or os.path.join(LOGS, name.replace(" ", "_") + ".log")
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    log = open(log_path, "w")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    process = subprocess.Popen([PY] + args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    process.log_path = log.name
-    return process
+class Reproduction:
+    """Runs commands in the project root, each logged to results/logs/, and times the stages."""
 
+    def __init__(self):
+        self.start, self.lines, self.stages, self.failures = time.time(), [], [], 0
 
-def finish(name, process, started, timings):
-    code = process.wait()
-    timings.append((name, time.time() - started, code))
-    status = "ok" if code == 0 else f"FAILED (exit {code}; see {os.path.relpath(process.log_path, ROOT)})"
-    say(f"[{time.time() - T0:7.1f} s] {name}: {status}")
-    return code
+    def say(self, line):
+        print(line, flush=True)
+        self.lines.append(line)
 
+    def launch(self, name, args, log_path=None):
+        log_path = log_path or os.path.join(LOGS, name.replace(" ", "_") + ".log")
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        with open(log_path, "w") as log:
+            env = dict(os.environ, PYTHONUNBUFFERED="1")
+            process = subprocess.Popen([PY] + args, cwd=ROOT, stdout=log,
+                                       stderr=subprocess.STDOUT, env=env)
+        return name, process, time.time(), log_path
 
-def run(name, args, timings, log_path=None):
-    return finish(name, start(name, args, log_path), time.time(), timings)
+    def wait(self, launched):
+        name, process, started, log_path = launched
+        code = process.wait()
+        self.stages.append((name, time.time() - started, code))
+        self.failures += code != 0
+        status = "ok" if code == 0 else f"FAILED (exit {code}; see {os.path.relpath(log_path, ROOT)})"
+        self.say(f"[{time.time() - self.start:7.1f} s] {name}: {status}")
+        return code
+
+    def run(self, name, args, log_path=None):
+        return self.wait(self.launch(name, args, log_path))
+
+    def table(self):
+        self.say("\nstage                          seconds  status")
+        for name, seconds, code in self.stages:
+            self.say(f"{name:28s} {seconds:9.1f}  {'ok' if code == 0 else 'FAILED'}")
+        self.say(f"{'total (wall)':28s} {time.time() - self.start:9.1f}")
+        return "\n".join(self.lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Reproduce every result and the report PDF.")
-    parser.add_argument("--source", metavar="DIR", help="offline Fashion-MNIST folder (four .gz files)")
+    parser.add_argument("--source", metavar="DIR",
+                        help="offline Fashion-MNIST folder (the four .gz IDX files)")
     parser.add_argument("--force", action="store_true", help="rerun experiments that have records")
     parser.add_argument("--bench", action="store_true",
                         help="also run the benchmarks (alone, after the experiments)")
     parser.add_argument("--no-pdf", action="store_true", help="stop before building the PDF")
     args = parser.parse_args(argv)
-    timings, failures = [], 0
+    repro = Reproduction()
 
-    if not os.path.exists(os.path.join(ROOT, "Fashion-MNIST.npz")):
+    if not os.path.exists(os.path.join(ROOT, utils.FASHION_PATH)):
         data_args = ["download_fashion_mnist.py"] + (["--source", args.source] if args.source else [])
-        if run("data", data_args, timings):
+        if repro.run("data", data_args):
             return 1
-    q4_runs = os.path.join(ROOT, "results", "q4", "runs")
     if args.force:
         for _, record, _ in NUMPY_RUNS:
             if os.path.exists(os.path.join(ROOT, record)):
                 os.remove(os.path.join(ROOT, record))
-        shutil.rmtree(q4_runs, ignore_errors=True)
-    from_scratch = not (any(os.path.exists(os.path.join(ROOT, r)) for _, r, _ in NUMPY_RUNS)
-                        or (os.path.isdir(q4_runs) and os.listdir(q4_runs)))
+        shutil.rmtree(os.path.join(ROOT, Q4_STUDY[0], "runs"), ignore_errors=True)
 
-    study_started = time.time()
-    study = start("q4 study", Q4_STUDY)
-    say(f"[{time.time() - T0:7.1f} s] q4 study: started (log in results/logs/)")
+    study = repro.launch("q4 study", Q4_STUDY[1])
+    repro.say(f"[{time.time() - repro.start:7.1f} s] q4 study: started")
     for name, record, command in NUMPY_RUNS:
         if os.path.exists(os.path.join(ROOT, record)):
-            say(f"[{time.time() - T0:7.1f} s] {name}: record exists, skipped")
-            continue
-        failures += run(name, command, timings) != 0
-    failures += finish("q4 study", study, study_started, timings) != 0
+            repro.say(f"[{time.time() - repro.start:7.1f} s] {name}: record exists, reused")
+        else:
+            repro.run(name, command)
+    if repro.wait(study) == 0:
+        with open(study[3]) as f:
+            transcript = f.read()
+        if not transcript.startswith("0 runs to train"):  # it trained: keep its wall time
+            utils.atomic_write_bytes(os.path.join(ROOT, Q4_STUDY[0], "study.log"),
+                                     transcript.encode())
     if args.bench:
         for name, command in BENCHMARKS:
             path = os.path.join(ROOT, "results", "bench", name.split()[1] + ".txt")
-            failures += run(name, command, timings, log_path=path) != 0
+            repro.run(name, command, log_path=path)
 
-    failures += run("report tables", ["tools/make_report.py"], timings) != 0
-    if not args.no_pdf and not failures:
+    repro.run("report values", ["tools/make_report.py"])
+    if not args.no_pdf and not repro.failures:
         started = time.time()
-        code = subprocess.call(["latexmk", "-pdf", "-interaction=nonstopmode", "-quiet", "report.tex"],
-                               cwd=os.path.join(ROOT, "report"),
+        code = subprocess.call(["latexmk", "-pdf", "-interaction=nonstopmode", "-quiet",
+                                "report.tex"], cwd=os.path.join(ROOT, "report"),
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        timings.append(("pdf", time.time() - started, code))
-        failures += code != 0
-
-    say("\nstage                          seconds  status")
-    for name, seconds, code in timings:
-        say(f"{name:28s} {seconds:9.1f}  {'ok' if code == 0 else 'FAILED'}")
-    say(f"{'total (wall)':28s} {time.time() - T0:9.1f}")
-    text = "\n".join(TRANSCRIPT) + "\n"
-    os.makedirs(LOGS, exist_ok=True)
-    utils.atomic_write_bytes(os.path.join(LOGS, "reproduce.log"), text.encode())
-    if from_scratch and not failures:
-        utils.atomic_write_bytes(FULL_RUN_LOG, text.encode())
-        failures += run("README timing row", ["tools/make_report.py"], []) != 0
-    return 1 if failures else 0
+        repro.stages.append(("pdf", time.time() - started, code))
+        repro.failures += code != 0
+    text = repro.table()
+    if not repro.failures:
+        utils.atomic_write_bytes(os.path.join(ROOT, "results", "reproduce.log"), text.encode())
+        repro.run("README timing row", ["tools/make_report.py"])
+    return 1 if repro.failures else 0
 
 
-T0 = time.time()
 if __name__ == "__main__":
-    sys.exit(main())
+    utils.run_main(main, "interrupted; finished runs are kept, rerun to resume")
