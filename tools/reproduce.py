@@ -38,7 +38,7 @@ NUMPY_RUNS = [
     ("q2 nn", "results/q2/nn.json", ["hw1-q2.py", "nn", "-output", "results/q2"]),
     ("q2 nn seeds", "results/q2/nn-seeds.json",
      ["hw1-q2.py", "nn", "-seeds", "10", "-output", "results/q2"]),
-    ("q2 analysis", "results/q2/extrapolation.json",
+    ("q2 analysis", "results/q2/analysis.json",
      ["tools/analyse_q2.py", "-output", "results/q2"]),
 ]
 Q4_STUDY = ("results/q4", ["tools/study_q4.py", "-output", "results/q4",
