@@ -33,7 +33,7 @@ def cross_entropy(logits, y):
     shifted = logits - logits.max()
     exps = np.exp(shifted)
     total = exps.sum()
-    loss = np.log(total) - shifted[y]           # log-sum-exp minus the gold logit
+    loss = math.log(total) - shifted[y]         # log-sum-exp minus the gold logit
     grad = exps / total                         # softmax
     grad[y] -= 1.0
     return float(loss), grad
