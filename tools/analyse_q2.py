@@ -52,6 +52,19 @@ def error_profile(errors, outlying_order):
     return profile
 
 
+def silent_units(model, data):
+    """Hidden units that are off (z <= 0) for every training house: no training example gives
+    them a gradient, so SGD no longer changes them, yet a test house far outside the training
+    range can switch them on. Their number, and the test RMSE without their contribution."""
+    (X_train, _), (X_test, y_test) = data["train"], data["test"]
+    silent = (X_train @ model.W1.T + model.b1 <= 0).all(axis=0)  # (h,)
+    H_test = np.maximum(X_test @ model.W1.T + model.b1, 0.0)      # (n_test, h)
+    from_silent = H_test[:, silent] @ model.w2[silent]             # (n_test,)
+    return {"units_off_for_every_training_house": int(silent.sum()),
+            "test_houses_that_switch_them_on": int((H_test[:, silent] > 0).any(axis=1).sum()),
+            "test_rmse_without_those_units": q2.rmse(model.predict(X_test) - from_silent, y_test)}
+
+
 def rank_correlation(a, b):
     """Spearman's rank correlation (no ties expected among real-valued errors)."""
     rank = lambda v: np.argsort(np.argsort(v))  # noqa: E731
@@ -111,11 +124,12 @@ def main(argv=None):
     best = min(ok, key=lambda run: run["final"]["test_rmse"])
     chosen = ok if opt.all else [run for run in ok if run["final"]["test_rmse"] > 2 * median]
     chosen += [best] if best not in chosen else []
-    config = dict(study["config"], seeds=1)
+    config, dead_units = dict(study["config"], seeds=1), {}
     for run in sorted(chosen, key=lambda run: run["seed"]):
         model, record = q2.train(SimpleNamespace(**config), data, run["seed"], verbose=False)
         assert record["final"] == run["final"], f"seed {run['seed']} did not reproduce"
         errors[f"network seed {run['seed']}"] = model.predict(X_test) - y_test
+        dead_units[f"network seed {run['seed']}"] = silent_units(model, data)
         print(f"retrained seed {run['seed']}: test RMSE {run['final']['test_rmse']:.4f}",
               flush=True)
 
@@ -123,9 +137,12 @@ def main(argv=None):
     for name, error in errors.items():
         profile = error_profile(error, outlying_order)
         profile["rank_correlation_abs_error_outside_range"] = rank_correlation(np.abs(error), outside)
-        worst = np.argsort(-np.abs(error))[:K_OUTLYING[-1]]
-        profile["worst_houses_among_the_10_most_outlying"] = int(
-            np.isin(worst[:10], outlying_order[:10]).sum())
+        # Where the model's 10 worst test houses rank by outlyingness (1: the most outlying).
+        outlying_rank = np.empty(len(outside), dtype=int)
+        outlying_rank[outlying_order] = np.arange(1, len(outside) + 1)
+        worst = np.argsort(-np.abs(error))[:10]
+        profile["outlying_rank_of_the_10_worst"] = outlying_rank[worst].tolist()
+        profile.update(dead_units.get(name, {}))
         analysis["models"][name] = profile
         print(f"{name:18s} test RMSE {profile['test_rmse']:.4f} | without the 5 / 10 most "
               f"outlying houses {profile['test_rmse_without_5']:.4f} / "

@@ -112,9 +112,17 @@ def q2_values():
             v[f"q2.an.blown.{key}_min"], v[f"q2.an.blown.{key}_max"] = scale(low), scale(high)
         top10 = [sum(rank <= 20 for rank in m["outlying_rank_of_the_10_worst"]) for m in blown_nets]
         v["q2.an.blown.worst_in_top20_min"], v["q2.an.blown.worst_in_top20_max"] = str(min(top10)), str(max(top10))
+        most = max(blown_nets, key=lambda m: m["units_off_for_every_training_house"])
+        v["q2.an.silent.units_min"] = str(min(m["units_off_for_every_training_house"] for m in blown_nets))
+        v["q2.an.silent.units_max"] = str(most["units_off_for_every_training_house"])
+        v["q2.an.silent.seed"] = next(str(seed) for seed, m in nets.items() if m is most)
+        v["q2.an.silent.houses"] = str(most["test_houses_that_switch_them_on"])
+        v["q2.an.silent.test_rmse"] = rmse(most["test_rmse"])
+        v["q2.an.silent.without"] = rmse(most["test_rmse_without_those_units"])
     best_seed = min((r for r in runs if r["status"] == "ok"), key=lambda r: r["final"]["test_rmse"])["seed"]
     v["q2.an.best.seed"] = str(best_seed)
     v["q2.an.best.share_20"] = f"{100 * nets[best_seed]['share_of_squared_error_20']:.0f}"
+    v["q2.an.best.silent"] = str(nets[best_seed]["units_off_for_every_training_house"])
     v.update(q2_data_values(lin))
     return v
 
