@@ -153,8 +153,8 @@ def train(opt, data, seed, verbose=True):
     start = time.perf_counter()
     epochs, diverged_at = utils.train_epochs(opt.epochs, train_epoch, evaluate, verbose)
     seconds = time.perf_counter() - start
-    final = {k: (None if diverged_at else v) for k, v in epochs[-1].items()
-             if k not in ("epoch", "seconds")} if epochs else {}
+    metrics = ["train_rmse", "test_rmse"] + (["distance"] if hasattr(model, "w") else [])
+    final = {k: (None if diverged_at else epochs[-1][k]) for k in metrics}
     if opt.model == "linear_regression":
         final["analytic_train_rmse"] = rmse(X_train @ w_analytic, y_train)
         final["analytic_test_rmse"] = rmse(X_test @ w_analytic, y_test)
@@ -164,6 +164,7 @@ def train(opt, data, seed, verbose=True):
 
 
 def rmse_curves(record, prefix=""):
+    """{prefix + "train": [RMSE per epoch], prefix + "test": [...]} of a run's record."""
     return {f"{prefix}{split}": [row[split + "_rmse"] for row in record["epochs"]]
             for split in ("train", "test")}
 
@@ -186,7 +187,7 @@ def run_single(opt, data):
         figures = [("rmse", rmse_curves(record), ylabel, f"Q2.2(b) network, {where}")]
     path = utils.save_run(opt.output, opt.model, record, figures, opt.show)
     final = ", ".join(f"{k} {v:.4f}" for k, v in record["final"].items() if v is not None)
-    print(f"{opt.model}: {record['status']} in {record['seconds']:.1f} s; final {final}; "
+    print(f"{opt.model}: {record['status']} in {record['seconds']:.1f} s; final {final or 'none'}; "
           f"record {path}")
     return record
 
