@@ -153,7 +153,8 @@ def train(opt, data, seed, verbose=True):
     start = time.perf_counter()
     epochs, diverged_at = utils.train_epochs(opt.epochs, train_epoch, evaluate, verbose)
     seconds = time.perf_counter() - start
-    metrics = ["train_rmse", "test_rmse"] + (["distance"] if hasattr(model, "w") else [])
+    metrics = ["train_rmse", "test_rmse"]
+    metrics += ["distance"] if opt.model == "linear_regression" else []
     final = {k: (None if diverged_at else epochs[-1][k]) for k in metrics}
     if opt.model == "linear_regression":
         final["analytic_train_rmse"] = rmse(X_train @ w_analytic, y_train)
