@@ -223,10 +223,12 @@ def figures(record):
             "mlp": f"Q3.2(b) MLP, {c.get('layers')} x {c.get('hidden_size')} ReLU"}[c["model"]]
     out = [("accuracy", {"training": [r["train_acc"] for r in rows],
                          "validation": [r["dev_acc"] for r in rows]},
-            "Accuracy", f"{what}: training and validation accuracy per epoch")]
+            "Accuracy", f"{what}: accuracy per epoch")]
     if rows and "train_loss" in rows[0]:
+        # The MLP's first epoch (large initial logits) would flatten a linear scale.
         out.append(("loss", {"training loss": [r["train_loss"] for r in rows]},
-                    "Mean training loss (cross-entropy)", f"{what}: training loss per epoch"))
+                    "Mean training loss (cross-entropy)", f"{what}: training loss per epoch",
+                    {"logy": c["model"] == "mlp"}))
     return out if rows else []
 
 

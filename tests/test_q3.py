@@ -273,7 +273,7 @@ def test_script_writes_record_and_figures(tmp_path, capsys, tiny_fashion, model,
     assert record["final"]["dev_acc"] == record["epochs"][-1]["dev_acc"]
     assert (out / f"{name}-accuracy.pdf").stat().st_size > 0
     assert (out / f"{name}-loss.pdf").exists() == has_loss
-    titles = [title for _, _, _, title in q3.figures(record)]
+    titles = [figure[3] for figure in q3.figures(record)]
     assert titles[0].startswith("Q3.") and "accuracy per epoch" in titles[0]
     assert all("hw1-q3" not in t and "python" not in t for t in titles)
     printed = capsys.readouterr().out
