@@ -224,10 +224,9 @@ def run_study(opt, data):
                 f"Q2.2(b) extra: {label}, {split} RMSE of every seed", {"logy": True})
                for split in ("train", "test")]
     utils.save_run(opt.output, opt.model + "-seeds", record, figures, opt.show)
-    print(f"{summary['n_ok']} of {summary['n_seeds']} seeds ok; " + "; ".join(
-        f"{split}_rmse median {s['median']:.4f} (min {s['min']:.4f}, max {s['max']:.4f})"
-        for split, s in ((k, summary[k + "_rmse"]) for k in ("train", "test"))
-        if s["median"] is not None))
+    for split, s in ((split, summary[split + "_rmse"]) for split in ("train", "test") if ok):
+        print(f"{split}_rmse over the {len(ok)} of {len(runs)} seeds that did not diverge: "
+              f"median {s['median']:.4f} (min {s['min']:.4f}, max {s['max']:.4f})")
     return record
 
 
