@@ -168,8 +168,8 @@ def figure(errors, outside, path):
     ax.set_yscale("log")
     ax.set_xlabel("Distance outside the training range (standardised features)")
     ax.set_ylabel("|error| (log sale price)")
-    ax.set_title("Q2.2(b): test error of each house against how far it lies outside "
-                 "the training range", fontsize=8)
+    ax.set_title("Q2.2 extra: each test house's error against its distance\n"
+                 "outside the training range", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, markerscale=1.5)
     fig.tight_layout()
