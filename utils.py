@@ -21,7 +21,6 @@ FASHION_PATH = "Fashion-MNIST.npz"
 # A plain run of a script is a student's experiment: its record and figures go to runs/<q>/
 # (ignored by git). Only tools/reproduce.py writes the committed results/ (it passes -output).
 RUNS = "runs"
-AMES_FEATURES = 348
 FASHION_FEATURES = 784
 
 
@@ -68,8 +67,8 @@ FASHION_FIX = "python download_fashion_mnist.py  (offline: --source DIR)"
 def _load_npz(path, fix, spec):
     """Read every array of `spec` from the .npz at `path`, eagerly, and check it.
 
-    spec: {key: (n_columns or None, "float" or "int")}; every array must be 2-D with that
-    many columns (or 1-D / one column when None), finite, and all splits non-empty.
+    spec: {key: (columns, "float" or "int")}; columns is a number (a 2-D array with that many
+    columns), "any" (2-D) or None (1-D or one column). Arrays must be finite and non-empty.
     Any problem (missing, truncated, not a zip, corrupted member, pickled objects, wrong keys,
     shapes or dtypes, NaN or inf) raises DataError naming the file and the fix.
     """
@@ -103,9 +102,9 @@ def _load_npz(path, fix, spec):
         if columns is None:
             ok = a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)
         else:
-            ok = a.ndim == 2 and a.shape[1] == columns
+            ok = a.ndim == 2 and (columns == "any" or a.shape[1] == columns)
         if not ok or a.shape[0] == 0:
-            want = "(n,)" if columns is None else f"(n, {columns})"
+            want = "(n,)" if columns is None else f"(n, {'d' if columns == 'any' else columns})"
             raise bad(f"{key} has shape {a.shape}, expected {want} with n > 0")
         if kind == "float" and not np.isfinite(a).all():
             raise bad(f"{key} holds NaN or infinite values")
@@ -113,10 +112,13 @@ def _load_npz(path, fix, spec):
 
 
 def _check_rows(path, fix, arrays, splits):
+    """Each split's X and y have as many rows, and every split's X as many columns."""
     for split in splits:
         if len(arrays["X" + split]) != len(arrays["y" + split]):
             raise DataError(f"{path}: X{split} and y{split} have different numbers of rows; "
                             f"fix: {fix}")
+    if len({arrays["X" + split].shape[1] for split in splits}) > 1:
+        raise DataError(f"{path}: the splits have different numbers of features; fix: {fix}")
 
 
 def _add_bias(X):
@@ -132,7 +134,7 @@ def load_regression_data(bias=False, path=AMES_PATH):
     """
     spec = {}
     for split in ("train", "test"):
-        spec["X" + split], spec["y" + split] = (AMES_FEATURES, "float"), (None, "float")
+        spec["X" + split], spec["y" + split] = ("any", "float"), (None, "float")
     arrays = _load_npz(path, AMES_FIX, spec)
     _check_rows(path, AMES_FIX, arrays, ("train", "test"))
     out = {}

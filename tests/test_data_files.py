@@ -18,7 +18,7 @@ import pytest
 import utils
 from conftest import ROOT
 
-REGRESSION = (utils.load_regression_data, ("train", "test"), utils.AMES_FEATURES,
+REGRESSION = (utils.load_regression_data, ("train", "test"), 348,  # the course file's width
               utils.AMES_FIX)
 CLASSIFICATION = (utils.load_classification_data, ("train", "dev", "test"),
                   utils.FASHION_FEATURES, utils.FASHION_FIX)
