@@ -246,15 +246,19 @@ def timing_rows():
 
 def readme_table(values):
     rows = [
-        ("Q2 linear regression (SGD, 150 epochs)", "test RMSE", values["q2.lin.test_rmse"]),
-        ("Q2 linear regression (analytic, ridge 1e-4)", "test RMSE", values["q2.lin.analytic_test_rmse"]),
-        ("Q2 network (150 ReLU, seed 42)", "test RMSE",
-         values.get("q2.nn.test_rmse", "diverged")),
-        (f"Q2 network, {values['q2.seeds.n']} seeds ({values['q2.seeds.converged']} converge)",
-         "test RMSE", f"{values['q2.seeds.test_mean']} ± {values['q2.seeds.test_std']}"),
-        ("Q3 perceptron (20 epochs)", "test accuracy", values["q3.perc.test_acc"]),
-        ("Q3 logistic regression", "test accuracy", values["q3.lr.test_acc"]),
-        ("Q3 MLP (200 ReLU)", "test accuracy", values["q3.mlp.test_acc"]),
+        ("Q2.2(a) linear regression (SGD, 150 epochs)", "train / test RMSE",
+         f"{values['q2.lin.train_rmse']} / {values['q2.lin.test_rmse']}"),
+        ("Q2.2(a) least squares (minimum norm)", "train / test RMSE",
+         f"{values['q2.lin.analytic_train_rmse']} / {values['q2.lin.analytic_test_rmse']}"),
+        ("Q2.2(b) network (150 ReLU, seed 42)", "train / test RMSE",
+         f"{values['q2.nn.train_rmse']} / {values['q2.nn.test_rmse']}"
+         if "q2.nn.test_rmse" in values else "diverged"),
+        (f"Q2.2(b) network, {values['q2.seeds.n']} seeds", "test RMSE, median (min-max)",
+         f"{values['q2.seeds.test_median']} ({values['q2.seeds.test_min']}-"
+         f"{values['q2.seeds.test_max']})"),
+        ("Q3.1(a) perceptron (20 epochs)", "test accuracy", values["q3.perc.test_acc"]),
+        ("Q3.1(b) logistic regression", "test accuracy", values["q3.lr.test_acc"]),
+        ("Q3.2(b) MLP (200 ReLU)", "test accuracy", values["q3.mlp.test_acc"]),
     ]
     for group, label in (("q4_1", "Q4.1 logistic regression"), ("q4_2", "Q4.2 feed-forward"),
                          ("q4_3", "Q4.3 deeper")):
