@@ -109,9 +109,9 @@ def train_epoch(model, optimizer, criterion, X, y, batch_size, generator, desc="
     """
     model.train()
     order = torch.randperm(len(y), generator=generator)
-    batches = utils.progress(order.split(batch_size), desc, -(-len(y) // batch_size))
-    losses = [train_batch(X[batch], y[batch], model, optimizer, criterion)
-              for batch in batches]
+    batches = zip(X[order].split(batch_size), y[order].split(batch_size))
+    losses = [train_batch(X_batch, y_batch, model, optimizer, criterion)
+              for X_batch, y_batch in utils.progress(batches, desc, -(-len(y) // batch_size))]
     finite = np.isfinite(losses)
     if not finite.all():
         raise utils.Diverged("non-finite training loss", step=int(np.argmin(finite)) + 1)
