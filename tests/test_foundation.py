@@ -269,3 +269,18 @@ def test_committed_ames_is_the_courses_file():
         assert {k: (data[k].shape, data[k].dtype) for k in data.files} == {
             "Xtrain": ((1465, 348), np.float64), "ytrain": ((1465, 1), np.float64),
             "Xtest": ((1465, 348), np.float64), "ytest": ((1465, 1), np.float64)}
+
+
+def test_a_figure_says_what_it_shows_with_integer_epoch_ticks(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure to look at it
+    utils.plot({"validation": [0.5, 0.6]}, "Accuracy", str(tmp_path / "f.png"), "Q4.1: accuracy")
+    ax = figures[0].axes[0]
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == (
+        "Q4.1: accuracy", "Epoch", "Accuracy")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["validation"]
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= 2]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks  # never 1.2, 1.4, ...

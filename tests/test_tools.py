@@ -34,6 +34,20 @@ def test_every_value_the_report_quotes_is_generated():
     assert quoted <= defined, f"quoted but never generated: {sorted(quoted - defined)}"
 
 
+def test_every_figure_the_report_includes_exists():
+    """\\twofigs{a}{b}... and \\includegraphics{c} name files under results/ (graphicspath)."""
+    text = ""
+    for folder, _, files in os.walk(os.path.join(ROOT, "report")):
+        text += "".join(re.sub(r"(?<!\\)%.*", "", open(os.path.join(folder, name)).read())
+                        for name in files if name.endswith(".tex") and name != "_preview.tex")
+    figures = set(re.findall(r"\\twofigs\{([^}]*)\}\{([^}]*)\}", text))
+    paths = {p for pair in figures for p in pair}
+    paths |= set(re.findall(r"\\includegraphics(?:\[[^]]*\])?\{([^}#]*)\}", text))
+    assert len(paths) >= 10, paths  # Q2 (4), Q3 (5), Q4 (6)
+    missing = sorted(p for p in paths if not os.path.isfile(os.path.join(ROOT, "results", p)))
+    assert missing == [], f"figures the report includes but results/ lacks: {missing}"
+
+
 def test_submission_archive_runs_where_it_is_unzipped(tmp_path):
     """What a grader needs and nothing else; unzipped anywhere, the quick start runs there."""
     if not os.path.exists(os.path.join(ROOT, "report", "report.pdf")):
