@@ -252,7 +252,8 @@ def plot(series, ylabel, path, title, xlabel="Epoch", show=False, logy=False):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    many = len(series) > 4  # then the legend goes beside the axes, where it covers no curve
+    fig, ax = plt.subplots(figsize=(6.2 if many else 5, 3.4))
     for label, values in series.items():
         epochs = np.arange(1, len(values) + 1)
         ax.plot(epochs, np.asarray(values, dtype=float), label=label,
@@ -264,7 +265,10 @@ def plot(series, ylabel, path, title, xlabel="Epoch", show=False, logy=False):
         ax.set_yscale("log")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    if many:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
+    else:
+        ax.legend(loc="best", fontsize=8, framealpha=0.8)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # Metadata without dates keeps a rerun's PDF byte-identical.

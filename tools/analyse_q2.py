@@ -161,7 +161,7 @@ def figure(errors, outside, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = plt.subplots(figsize=(6.2, 3.4))
     for (name, error), marker in zip(errors.items(), "os^vDx<>"):
         ax.scatter(outside, np.abs(error), s=8, marker=marker, alpha=0.6, label=name)
     ax.set_xscale("symlog", linthresh=1.0)
@@ -171,7 +171,9 @@ def figure(errors, outside, path):
     ax.set_title("Q2.2 extra: each test house's error against its distance\n"
                  "outside the training range", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, markerscale=1.5)
+    # Beside the axes, where it covers no point.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, markerscale=1.5,
+              frameon=False)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, metadata={"CreationDate": None})
