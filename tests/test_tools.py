@@ -99,8 +99,13 @@ def test_readme_quotes_wall_times_only_from_finished_logs(tmp_path, monkeypatch)
     log.write_text("stage                          seconds  status\n"
                    "q4 study                          30.0  ok\n"
                    "total (wall)                     600.0\n")
-    assert [row[2] for row in make_report.timing_rows()] == ["60.0 min", "10.0 min"]
+    assert [row[2] for row in make_report.timing_rows()] == [
+        "60.0 min", "10.0 min, every run trained"]
     assert "12 runs on 2 workers" in make_report.timing_rows()[0][0]
+    log.write_text("[    1.0 s] q2 nn: record exists, reused\n"
+                   "            q4 study: 0 runs to train, 12 already done; 2 workers\n"
+                   "total (wall)                      60.0\n")
+    assert make_report.timing_rows()[1][2] == "1.0 min, reusing 13 run records"
 
 
 def test_reproduction_keeps_its_stage_table_and_the_log_of_a_study_that_trained(

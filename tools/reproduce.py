@@ -117,6 +117,7 @@ def main(argv=None):
     if repro.wait(study) == 0:
         with open(study[3]) as f:
             transcript = f.read()
+        repro.say(f"{'':12s}q4 study: {transcript.splitlines()[0]}")
         if not transcript.startswith("0 runs to train"):  # it trained: keep its wall time
             utils.atomic_write_bytes(os.path.join(ROOT, Q4_STUDY[0], "study.log"),
                                      transcript.encode())
