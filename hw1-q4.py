@@ -176,10 +176,10 @@ def run_key(config):
 
 def describe(config):
     """A short human name for a run, for figure titles."""
-    text = f"learning rate {config['learning_rate']:g}, {config['optimizer']}"
+    text = f"{config['optimizer']} lr {config['learning_rate']:g}"
     if config["model"] == "logistic_regression":
         return "logistic regression, " + text
-    return (f"{config['layers']} x {config['hidden_size']} {config['activation']}, "
+    return (f"{config['layers']}x{config['hidden_size']} {config['activation']}, "
             f"dropout {config['dropout']:g}, {text}")
 
 

@@ -33,8 +33,8 @@ sys.path.insert(0, ROOT)
 import utils  # noqa: E402
 
 q4 = utils.load_script("hw1-q4.py")
-GROUPS = {"q4_1": "Q4.1 logistic regression", "q4_2": "Q4.2 feed-forward, one hidden layer",
-          "q4_3": "Q4.3 deeper feed-forward"}
+GROUPS = {"q4_1": "Q4.1 logistic regression", "q4_2": "Q4.2 one hidden layer",
+          "q4_3": "Q4.3 two and three hidden layers"}
 DEFAULTS = {"epochs": 20, "batch_size": 1, "learning_rate": 0.01, "l2_decay": 0.0,
             "hidden_size": 200, "layers": 1, "dropout": 0.3, "activation": "relu",
             "optimizer": "sgd", "seed": 42}
@@ -187,7 +187,11 @@ def plot_groups(rows, best, output):
         chosen = [r for r in rows if r["group"] == group] if group == "q4_3" else [row]
         records = {r["varied"].replace("layers=", "") + " layers" if group == "q4_3"
                    else r["varied"]: r["record"] for r in chosen}
-        title = GROUPS[group] + ("" if group == "q4_3" else f", best: {row['varied']}")
+        name, _, value = row["varied"].partition("=")
+        short = {"learning_rate": "lr", "hidden_size": "hidden", "activation": "",
+                 "optimizer": ""}.get(name, name)
+        best = f"{short} {value}".strip() if value else name
+        title = GROUPS[group] + ("" if group == "q4_3" else f", best: {best}")
         for suffix, series, ylabel, fig_title in q4.figures(records, title):
             paths.append(utils.plot(series, ylabel, os.path.join(output, f"{group}-{suffix}.pdf"),
                                     fig_title))
