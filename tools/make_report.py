@@ -194,6 +194,9 @@ def q4_values(study):
         v[key + ".minutes"] = f"{row['seconds'] / 60:.0f}"
         epoch, value = best_epoch(record, "dev_acc")
         v[key + ".best_dev_epoch"] = str(epoch)
+        # How much the validation accuracy moved between consecutive epochs, over the last 5.
+        dev = [r["dev_acc"] for r in record["epochs"][-6:]]
+        v[key + ".swing"] = acc(max(abs(b - a) for a, b in zip(dev, dev[1:])))
         if "dead_units" in final:
             hidden = record["config"]["hidden_size"]
             v[key + ".dead"] = " and ".join(map(str, final["dead_units"]))
