@@ -212,8 +212,12 @@ def run_and_save(config, data_path, folder, verbose=False, show=False):
     # changes only values below 1e-38; where a CPU cannot flush, this does nothing.
     torch.set_flush_denormal(True)
     record = run(config, data_path, verbose)
-    return utils.save_run(folder, run_key(config), record,
-                          figures({"": record}, "Q4 " + describe(config)), show=show)
+    return utils.save_run(folder, run_key(config), record, run_figures(record), show=show)
+
+
+def run_figures(record):
+    """The two figures of one run, titled by its configuration."""
+    return figures({"": record}, "Q4 " + describe(record["config"]))
 
 
 # ---------------------------------------------------------------------------------------------

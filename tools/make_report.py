@@ -191,7 +191,6 @@ def q4_values(study):
         v[key + ".gap"] = acc(final["train_acc"] - final["dev_acc"])
         v[key + ".train_loss"] = f"{final['train_loss']:.4f}"
         v[key + ".train_eval_loss"] = f"{last['train_eval_loss']:.4f}"
-        v[key + ".minutes"] = f"{row['seconds'] / 60:.0f}"
         epoch, value = best_epoch(record, "dev_acc")
         v[key + ".best_dev_epoch"] = str(epoch)
         # How much the validation accuracy moved between consecutive epochs, over the last 5.
@@ -210,7 +209,6 @@ def q4_values(study):
         v[f"q4.{group}.dev_acc"] = acc(row["final_dev_acc"])
         v[f"q4.{group}.test_acc"] = acc(row["test_acc"])
     v["q4.runs"] = str(len(rows))
-    v["q4.hours_total"] = f"{sum(row['seconds'] for row in rows) / 3600:.1f}"
     return v, study.latex_table(rows, best)
 
 

@@ -210,6 +210,10 @@ def write_summary(output, epochs=20, seed=42, figures=True):
                              (json.dumps(best_keys, indent=1, sort_keys=True) + "\n").encode())
     if figures:
         plot_groups(rows, best, output)
+        for row in rows:  # each run's own figures, redrawn so that they follow the code
+            for suffix, series, ylabel, title in q4.run_figures(row["record"]):
+                utils.plot(series, ylabel,
+                           os.path.join(output, "runs", f"{row['key']}-{suffix}.pdf"), title)
     return {"rows": rows, "best": best_keys}
 
 
