@@ -11,7 +11,6 @@ Loss per example: L = 0.5 * (y_hat - y)^2, so dL/dy_hat = y_hat - y. Training is
 SGD over the training set, shuffled afresh every epoch. The metric is the root mean squared
 error (RMSE) of the log sale price. Records and figures go to runs/q2/ unless -output is given.
 """
-import argparse
 import math
 import os
 import time
@@ -40,7 +39,7 @@ def solve_analytically(X, y):
     return w
 
 
-class _RegressionModel:
+class RegressionModel:
     """What both models share: an epoch of per-example SGD, and the RMSE."""
 
     def train_epoch(self, X, y, learning_rate):
@@ -60,7 +59,7 @@ class _RegressionModel:
         return rmse(self.predict(X), y)
 
 
-class LinearRegression(_RegressionModel):
+class LinearRegression(RegressionModel):
     """y_hat = w . x, the bias being the weight of the ones column. Starts from w = 0."""
 
     def __init__(self, n_features):
@@ -79,7 +78,7 @@ class LinearRegression(_RegressionModel):
         return X @ self.w
 
 
-class NeuralRegression(_RegressionModel):
+class NeuralRegression(RegressionModel):
     """One hidden layer: z1 = W1 x + b1, h = relu(z1), y_hat = w2 . h + b2."""
 
     def __init__(self, n_features, hidden_size):
@@ -89,12 +88,15 @@ class NeuralRegression(_RegressionModel):
         self.w2 = np.random.normal(0.1, 0.1, size=hidden_size)                 # (h,)
         self.b2 = 0.0
 
+    def forward(self, X):
+        """X (n, d), or one example (d,) -> (y_hat (n,) or a scalar, cache (z1, h))."""
+        z1 = X @ self.W1.T + self.b1  # (n, h) or (h,)
+        h = np.maximum(z1, 0.0)
+        return h @ self.w2 + self.b2, (z1, h)
+
     def update_weight(self, x_i, y_i, learning_rate):
         """One SGD step on L = 0.5 * (y_hat - y_i)^2 for x_i (d,), scalar y_i; returns L."""
-        # Forward.
-        z1 = self.W1 @ x_i + self.b1  # (h,)
-        h = np.maximum(z1, 0.0)       # (h,)
-        y_hat = self.w2 @ h + self.b2
+        y_hat, (z1, h) = self.forward(x_i)
         error = y_hat - y_i           # dL/dy_hat
         # Backward (every gradient uses the weights before this step's update).
         grad_w2 = error * h                     # (h,)
@@ -110,88 +112,104 @@ class NeuralRegression(_RegressionModel):
         return 0.5 * error ** 2
 
     def predict(self, X):
-        """X (n, d) -> predictions (n,), all rows at once."""
-        H = np.maximum(X @ self.W1.T + self.b1, 0.0)  # (n, h)
-        return H @ self.w2 + self.b2
+        """X (n, d) -> predictions (n,)."""
+        return self.forward(X)[0]
+
+
+MODELS = {"linear_regression": lambda n_features, hidden_size: LinearRegression(n_features),
+          "nn": NeuralRegression}
 
 
 # ---------------------------------------------------------------------------------------------
-# Runs: one model and seed, a seed study, and the command line.
+# The command line: one run, or a seed study (-seeds N).
 
-def config(opt):
-    """The flags that apply to opt.model (the linear model has no hidden layer)."""
-    flags = ["model", "epochs", "learning_rate", "data"]
-    flags += ["hidden_size"] if opt.model == "nn" else []
-    flags += ["seeds"] if opt.seeds > 1 else []
-    return {k: getattr(opt, k) for k in flags}
+def build_parser():
+    parser = utils.parser("Question 2: Ames house prices, numpy only.")
+    parser.add_argument("model", choices=MODELS, help="the model to train")
+    parser.add_argument("-epochs", type=utils.EPOCHS, default=150, help="passes over the data")
+    parser.add_argument("-learning_rate", type=utils.LEARNING_RATE, default=0.001,
+                        help="SGD step")
+    parser.add_argument("-hidden_size", type=utils.HIDDEN_SIZE, default=150,
+                        help="hidden units of the network (nn only)")
+    parser.add_argument("-seed", type=utils.SEED, default=42,
+                        help="initial weights and the order of every epoch")
+    parser.add_argument("-seeds", type=utils.number(int, 1, 1000), default=1,
+                        help="N > 1: a seed study over seeds seed .. seed + N - 1")
+    parser.add_argument("-data", default=utils.AMES_PATH, help="the Ames .npz")
+    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q2"),
+                        help="folder for the record and figures")
+    parser.add_argument("-show", action="store_true", help="also show the figures")
+    return parser
 
 
-def train(opt, data, seed, verbose=True):
-    """Train opt.model with `seed` (its initial weights and every epoch's shuffle); returns the
-    model and the run's record. A run whose loss becomes non-finite stops with status "diverged"."""
-    X_train, y_train = data["train"]
-    X_test, y_test = data["test"]
-    utils.configure_seed(seed)
+def main(argv=None):
+    parser = build_parser()
+    opt = parser.parse_args(argv)
+    config = {"model": opt.model, "epochs": opt.epochs, "learning_rate": opt.learning_rate,
+              **({"hidden_size": opt.hidden_size} if opt.model == "nn" else {}),
+              **({"seeds": opt.seeds} if opt.seeds > 1 else {})}
+    utils.check_output_folder(opt.output)
+    data = utils.load_regression_data(bias=True, path=opt.data)
+    (X_train, y_train), (X_test, y_test) = data.values()
+    metric_names = ["train_rmse", "test_rmse"]
     if opt.model == "linear_regression":
-        model = LinearRegression(X_train.shape[1])
         w_analytic = solve_analytically(X_train, y_train)
-    else:
-        model = NeuralRegression(X_train.shape[1], opt.hidden_size)
+        metric_names.append("distance")  # ||w - w_analytic|| after each epoch
 
-    def train_epoch(epoch):
-        order = np.random.permutation(len(y_train))
-        model.train_epoch(X_train[order], y_train[order], opt.learning_rate)
-        return {}
-
-    def evaluate():
-        row = {"train_rmse": model.evaluate(X_train, y_train),
-               "test_rmse": model.evaluate(X_test, y_test)}
+    runs = []
+    for seed in range(opt.seed, opt.seed + opt.seeds):
+        utils.configure_seed(seed)  # the initial weights and every epoch's order
+        model = MODELS[opt.model](X_train.shape[1], opt.hidden_size)
+        history, diverged, start = [], None, time.perf_counter()
+        for epoch in range(1, opt.epochs + 1):
+            epoch_start = time.perf_counter()
+            order = np.random.permutation(len(y_train))
+            try:
+                model.train_epoch(X_train[order], y_train[order], opt.learning_rate)
+            except utils.Diverged as exc:
+                diverged = {"epoch": epoch, "step": exc.step, "message": exc.message}
+                print(f"seed {seed}: diverged at epoch {epoch}, example {exc.step}: {exc.message}")
+                break
+            with np.errstate(over="ignore", invalid="ignore"):
+                metrics = {"train_rmse": model.evaluate(X_train, y_train),
+                           "test_rmse": model.evaluate(X_test, y_test)}
+            if opt.model == "linear_regression":
+                metrics["distance"] = float(np.linalg.norm(model.w - w_analytic))
+            epoch_seconds = time.perf_counter() - epoch_start
+            history.append({"epoch": epoch, **metrics, "seconds": epoch_seconds})
+            print(("" if opt.seeds == 1 else f"seed {seed} | ")
+                  + utils.epoch_line(epoch, opt.epochs, metrics, epoch_seconds), flush=True)
+            if utils.not_finite(metrics):
+                diverged = {"epoch": epoch, "step": None,
+                            "message": f"{', '.join(utils.not_finite(metrics))} not finite"}
+                break
+        final = {k: (None if diverged else history[-1][k]) for k in metric_names}
         if opt.model == "linear_regression":
-            row["distance"] = float(np.linalg.norm(model.w - w_analytic))
-        return row
+            final["analytic_train_rmse"] = rmse(X_train @ w_analytic, y_train)
+            final["analytic_test_rmse"] = rmse(X_test @ w_analytic, y_test)
+        runs.append({"seed": seed, "epochs": history, "final": final,
+                     "seconds": time.perf_counter() - start,
+                     "status": "diverged" if diverged else "ok", "diverged_at": diverged})
 
-    start = time.perf_counter()
-    epochs, diverged_at = utils.train_epochs(opt.epochs, train_epoch, evaluate, verbose)
-    seconds = time.perf_counter() - start
-    metrics = ["train_rmse", "test_rmse"]
-    metrics += ["distance"] if opt.model == "linear_regression" else []
-    final = {k: (None if diverged_at else epochs[-1][k]) for k in metrics}
-    if opt.model == "linear_regression":
-        final["analytic_train_rmse"] = rmse(X_train @ w_analytic, y_train)
-        final["analytic_test_rmse"] = rmse(X_test @ w_analytic, y_test)
-    return model, {"question": "q2", "config": config(opt), "seed": seed, "epochs": epochs,
-                   "final": final, "seconds": seconds,
-                   "status": "diverged" if diverged_at else "ok", "diverged_at": diverged_at}
-
-
-def rmse_curves(record, prefix=""):
-    """{prefix + "train": [RMSE per epoch], prefix + "test": [...]} of a run's record."""
-    return {f"{prefix}{split}": [row[split + "_rmse"] for row in record["epochs"]]
-            for split in ("train", "test")}
-
-
-def run_single(opt, data):
-    """One run: per-epoch lines, then the record and figures in opt.output."""
-    _model, record = train(opt, data, opt.seed)
-    where = f"seed {opt.seed}: train and test RMSE"
-    ylabel = "RMSE (log sale price)"
-    if opt.model == "linear_regression":
-        curves = rmse_curves(record, "SGD, ")
-        n_epochs = len(record["epochs"])
-        for split in ("train", "test"):  # the least-squares solution as reference lines
-            curves[f"least squares, {split}"] = [record["final"][f"analytic_{split}_rmse"]] * n_epochs
-        figures = [("rmse", curves, ylabel, f"Q2.2(a) linear regression, {where}"),
-                   ("distance", {"SGD": [row["distance"] for row in record["epochs"]]},
-                    "Distance ||w - w_LS|| (weights)",
-                    f"Q2.2(a) seed {opt.seed}: distance to the least-squares solution")]
+    name = utils.run_name(config, parser)
+    if opt.seeds == 1:
+        record = {"question": "q2", "config": config, **runs[0]}
+        figures = run_figures(record)
     else:
-        figures = [("rmse", rmse_curves(record), ylabel, f"Q2.2(b) network, {where}")]
-    path = utils.save_run(opt.output, opt.model, record, figures, opt.show)
-    final = ", ".join(f"{k} {v:.4f}" for k, v in record["final"].items() if v is not None)
-    print(f"{opt.model}: {record['status']} in {record['seconds']:.1f} s; final {final or 'none'}; "
-          f"record {path}")
-    return record
+        record = {"question": "q2", "config": config, "seeds": [r["seed"] for r in runs],
+                  "runs": runs, "summary": seed_summary(runs),
+                  "seconds": sum(r["seconds"] for r in runs)}
+        figures = seed_figures(record)
+    path = utils.save_run(opt.output, name, record, figures, opt.show)
+    final = runs[0]["final"] if opt.seeds == 1 else {
+        f"{split}_rmse_median": record["summary"][f"{split}_rmse"]["median"]
+        for split in ("train", "test") if record["summary"]["n_ok"]}
+    print(utils.final_line(final, record["seconds"], path))
+    return 0
 
+
+# ---------------------------------------------------------------------------------------------
+# What a run saves besides its per-epoch metrics: the spread over seeds, the figures.
 
 def spread(values):
     """Median, min, max, mean and sample standard deviation of a list (None when empty)."""
@@ -202,59 +220,43 @@ def spread(values):
             "std": float(np.std(values, ddof=1)) if len(values) > 1 else None}
 
 
-def run_study(opt, data):
-    """Seeds opt.seed .. opt.seed + opt.seeds - 1; every seed's curves and the spread of the
-    final RMSEs over the seeds that did not diverge."""
-    runs, start = [], time.perf_counter()
-    for seed in range(opt.seed, opt.seed + opt.seeds):
-        _model, record = train(opt, data, seed, verbose=False)
-        runs.append({key: record[key] for key in
-                     ("seed", "status", "diverged_at", "seconds", "final", "epochs")})
-        print(f"seed {seed}: {record['status']}; " + ", ".join(
-            f"{k} {v:.4f}" for k, v in record["final"].items() if v is not None), flush=True)
+def seed_summary(runs):
+    """How many seeds ran and did not diverge, and the spread of their final RMSEs."""
     ok = [run for run in runs if run["status"] == "ok"]
-    summary = {"n_seeds": len(runs), "n_ok": len(ok)}
-    for split in ("train", "test"):
-        summary[split + "_rmse"] = spread([run["final"][split + "_rmse"] for run in ok])
-    record = {"question": "q2", "config": config(opt), "seeds": [r["seed"] for r in runs],
-              "runs": runs, "summary": summary, "seconds": time.perf_counter() - start}
-    label = f"{opt.model}, seeds {opt.seed}-{opt.seed + opt.seeds - 1}"
-    figures = [(split, {f"seed {run['seed']}": rmse_curves(run)[split] for run in runs},
-                f"{split.capitalize()} RMSE (log sale price)",
-                f"Q2.2(b) extra: {label}, {split} RMSE of every seed", {"logy": True})
-               for split in ("train", "test")]
-    utils.save_run(opt.output, opt.model + "-seeds", record, figures, opt.show)
-    for split, s in ((split, summary[split + "_rmse"]) for split in ("train", "test") if ok):
-        print(f"{split}_rmse over the {len(ok)} of {len(runs)} seeds that did not diverge: "
-              f"median {s['median']:.4f} (min {s['min']:.4f}, max {s['max']:.4f})")
-    return record
+    return {"n_seeds": len(runs), "n_ok": len(ok),
+            **{f"{split}_rmse": spread([run["final"][f"{split}_rmse"] for run in ok])
+               for split in ("train", "test")}}
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="Question 2: Ames house prices, numpy only.")
-    parser.add_argument("model", choices=["linear_regression", "nn"])
-    parser.add_argument("-epochs", type=utils.EPOCHS, default=150)
-    parser.add_argument("-learning_rate", type=utils.LEARNING_RATE, default=0.001)
-    parser.add_argument("-hidden_size", type=utils.HIDDEN_SIZE, default=150,
-                        help="hidden units of the network (nn only)")
-    parser.add_argument("-seed", type=utils.SEED, default=42)
-    parser.add_argument("-seeds", type=utils.number(int, 1, 1000), default=1,
-                        help="N > 1: a seed study over seeds seed .. seed + N - 1")
-    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q2"),
-                        help="folder for the record and figures (default: runs/q2)")
-    parser.add_argument("-data", default=utils.AMES_PATH)
-    parser.add_argument("-show", action="store_true", help="also show the figures")
-    return parser.parse_args(argv)
+def rmse_curves(run, prefix=""):
+    """{prefix + "train": [RMSE per epoch], prefix + "test": [...]} of one seed's run."""
+    return {f"{prefix}{split}": [row[split + "_rmse"] for row in run["epochs"]]
+            for split in ("train", "test")}
 
 
-def main(argv=None):
-    opt = parse_args(argv)
-    data = utils.load_regression_data(bias=True, path=opt.data)
-    if opt.seeds > 1:
-        run_study(opt, data)
-    else:
-        run_single(opt, data)
-    return 0
+def run_figures(record):
+    """One run's figures: RMSE per epoch (and, for the linear model, the least-squares RMSEs
+    and the distance to the least-squares weights)."""
+    where, ylabel = f"seed {record['seed']}: train and test RMSE", "RMSE (log sale price)"
+    if record["config"]["model"] != "linear_regression":
+        return [("rmse", rmse_curves(record), ylabel, f"Q2.2(b) network, {where}")]
+    curves, n_epochs = rmse_curves(record, "SGD, "), len(record["epochs"])
+    for split in ("train", "test"):  # the least-squares solution as reference lines
+        curves[f"least squares, {split}"] = [record["final"][f"analytic_{split}_rmse"]] * n_epochs
+    return [("rmse", curves, ylabel, f"Q2.2(a) linear regression, {where}"),
+            ("distance", {"SGD": [row["distance"] for row in record["epochs"]]},
+             "Distance ||w - w_LS|| (weights)",
+             f"Q2.2(a) seed {record['seed']}: distance to the least-squares solution")]
+
+
+def seed_figures(record):
+    """The seed study's figures: every seed's train and test RMSE per epoch."""
+    seeds = record["seeds"]
+    label = f"{record['config']['model']}, seeds {seeds[0]}-{seeds[-1]}"
+    return [(split, {f"seed {run['seed']}": rmse_curves(run)[split] for run in record["runs"]},
+             f"{split.capitalize()} RMSE (log sale price)",
+             f"Q2.2(b) extra: {label}, {split} RMSE of every seed", {"logy": True})
+            for split in ("train", "test")]
 
 
 if __name__ == "__main__":

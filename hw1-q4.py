@@ -1,27 +1,31 @@
 #!/usr/bin/env python
 """Question 4: Fashion-MNIST with PyTorch: logistic regression and a feed-forward network.
 
-    python hw1-q4.py logistic_regression -learning_rate 0.01
+    python hw1-q4.py logistic_regression -learning_rate 0.001
     python hw1-q4.py mlp -hidden_size 200 -layers 1 -dropout 0.3 -activation relu -optimizer sgd
 
 Every gradient comes from autograd. Each epoch visits the 50,000 training examples in a fresh
 random order (`torch.randperm` with a generator seeded by -seed) and takes one optimiser step
 per batch (batch size 1 by default) through `train_batch`: zero_grad, forward, loss, backward,
 step. After each epoch the model is evaluated with dropout off on the whole training set and on
-the validation set. The same seed gives the same numbers.
+the validation set. A run writes its record and figures to runs/q4/ (-output).
 """
-import argparse
+import math
 import os
 import time
 
-import numpy as np
-import torch
-import torch.nn as nn
-
 import utils
+
+if __name__ == "__main__":  # before torch's import (seconds): Ctrl-C ends with one line from here
+    utils.exit_on_ctrl_c()
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
 
 
 class LogisticRegression(nn.Module):
+    flags = ()  # the command-line flags that apply only to this model
+
     def __init__(self, n_classes, n_features, **kwargs):
         """A single linear layer: the multinomial logistic regression model."""
         super().__init__()
@@ -33,6 +37,8 @@ class LogisticRegression(nn.Module):
 
 
 class FeedforwardNetwork(nn.Module):
+    flags = ("hidden_size", "layers", "dropout", "activation")
+
     def __init__(self, n_classes, n_features, hidden_size, layers, activation_type, dropout,
                  **kwargs):
         """`layers` x (Linear -> activation -> Dropout(p=dropout)), then a linear output layer."""
@@ -50,6 +56,13 @@ class FeedforwardNetwork(nn.Module):
         return self.net(x)
 
 
+MODELS = {"logistic_regression": LogisticRegression, "mlp": FeedforwardNetwork}
+# Each optimiser with the options it is built with. fused=True does each step's update in one
+# kernel (the same maths; tools/bench_q4.py measures what it saves).
+OPTIMIZERS = {"sgd": (torch.optim.SGD, {"fused": True}),
+              "adam": (torch.optim.Adam, {"fused": True})}
+
+
 def train_batch(X, y, model, optimizer, criterion, **kwargs):
     """One optimiser step on one batch. X: (b, n_features), y: (b,). Returns the loss (float)."""
     optimizer.zero_grad()
@@ -57,6 +70,22 @@ def train_batch(X, y, model, optimizer, criterion, **kwargs):
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+def train_epoch(model, optimizer, criterion, X, y, batch_size, generator):
+    """One pass over X: (n, d), y: (n,) in a fresh random order. Returns the mean batch loss.
+
+    Raises utils.Diverged at the first batch whose loss is not finite.
+    """
+    model.train()
+    order = torch.randperm(len(y), generator=generator)
+    batches = zip(X[order].split(batch_size), y[order].split(batch_size))
+    losses = []
+    for X_batch, y_batch in utils.progress(batches, "train", math.ceil(len(y) / batch_size)):
+        losses.append(train_batch(X_batch, y_batch, model, optimizer, criterion))
+        if not math.isfinite(losses[-1]):
+            raise utils.Diverged(f"training loss is {losses[-1]}", step=len(losses))
+    return float(np.mean(losses))
 
 
 def predict(model, X):
@@ -88,67 +117,85 @@ def dead_units(model, X):
     return counts
 
 
-def make_model(config, n_classes=10, n_features=utils.FASHION_FEATURES):
-    if config["model"] == "logistic_regression":
-        return LogisticRegression(n_classes, n_features)
-    return FeedforwardNetwork(n_classes, n_features, config["hidden_size"], config["layers"],
-                              config["activation"], config["dropout"])
+def build_parser():
+    parser = utils.parser("Question 4: Fashion-MNIST with PyTorch.")
+    parser.add_argument("model", choices=MODELS, help="the model to train")
+    parser.add_argument("-epochs", type=utils.EPOCHS, default=20, help="passes over the data")
+    parser.add_argument("-batch_size", type=utils.number(int, 1, 50_000), default=1,
+                        help="examples per optimiser step")
+    parser.add_argument("-learning_rate", type=utils.LEARNING_RATE, default=0.01,
+                        help="the optimiser's step size")
+    parser.add_argument("-l2_decay", type=utils.number(float, 0, 10), default=0.0,
+                        help="L2 penalty (the optimiser's weight_decay)")
+    parser.add_argument("-hidden_size", "-hidden_sizes", dest="hidden_size",
+                        type=utils.HIDDEN_SIZE, default=200, help="units per hidden layer (mlp)")
+    parser.add_argument("-layers", type=utils.LAYERS, default=1,
+                        help="number of hidden layers (mlp)")
+    parser.add_argument("-dropout", type=utils.number(float, 0, 1, high_open=True),
+                        default=0.3, help="dropout probability after each hidden layer (mlp)")
+    parser.add_argument("-activation", choices=["tanh", "relu"], default="relu",
+                        help="hidden activation (mlp)")
+    parser.add_argument("-optimizer", choices=OPTIMIZERS, default="sgd", help="the optimiser")
+    parser.add_argument("-seed", type=utils.SEED, default=42,
+                        help="initial weights, dropout masks and the order of every epoch")
+    parser.add_argument("-threads", type=utils.number(int, 1, 256), default=1,
+                        help="CPU threads; at batch size 1 the kernels are too small to share")
+    parser.add_argument("-data", default=utils.FASHION_PATH, help="the Fashion-MNIST .npz")
+    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q4"),
+                        help="folder for the run's record and figures")
+    parser.add_argument("-show", action="store_true", help="also show the figures")
+    return parser
 
 
-def make_optimizer(model, config):
-    """torch.optim's SGD or Adam; fused=True: each step's update is one kernel (same maths)."""
-    optimizer = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[config["optimizer"]]
-    return optimizer(model.parameters(), lr=config["learning_rate"],
-                     weight_decay=config["l2_decay"], fused=True)
+def main(argv=None):
+    parser = build_parser()
+    opt = parser.parse_args(argv)
+    Model = MODELS[opt.model]
+    config = {"model": opt.model, "epochs": opt.epochs, "batch_size": opt.batch_size,
+              "learning_rate": opt.learning_rate, "l2_decay": opt.l2_decay,
+              **{flag: getattr(opt, flag) for flag in Model.flags},
+              "optimizer": opt.optimizer, "seed": opt.seed}
+    utils.check_output_folder(opt.output)
+    utils.keep_freed_memory()
+    torch.set_num_threads(opt.threads)
+    # Adam's moments of rarely lit pixels decay below 1e-38 into denormal numbers, on which
+    # x86 CPUs compute many times slower (tools/bench_q4.py measures it). Flushing them to zero
+    # changes only values below 1e-38; where a CPU cannot flush, this does nothing.
+    torch.set_flush_denormal(True)
 
-
-def train_epoch(model, optimizer, criterion, X, y, batch_size, generator, desc=""):
-    """One pass over X: (n, d), y: (n,) in a fresh random order. Returns the mean loss.
-
-    Raises utils.Diverged at the first batch whose loss is not finite.
-    """
-    model.train()
-    order = torch.randperm(len(y), generator=generator)
-    batches = zip(X[order].split(batch_size), y[order].split(batch_size))
-    losses = [train_batch(X_batch, y_batch, model, optimizer, criterion)
-              for X_batch, y_batch in utils.progress(batches, desc, -(-len(y) // batch_size))]
-    finite = np.isfinite(losses)
-    if not finite.all():
-        raise utils.Diverged("non-finite training loss", step=int(np.argmin(finite)) + 1)
-    return float(np.mean(losses))
-
-
-# ---------------------------------------------------------------------------------------------
-# One run: configuration -> trained model -> record.
-
-def run(config, data_path=utils.FASHION_PATH, verbose=True):
-    """Train one configuration (a dict of the flags that apply to its model); returns its record.
-
-    The record holds, per epoch, the mean training loss of the epoch's steps (dropout on), the
-    accuracy and loss on the whole training set and the validation accuracy (dropout off).
-    """
-    utils.configure_seed(config["seed"])  # the initial weights and the dropout masks
-    shuffle = torch.Generator().manual_seed(config["seed"])  # the order of every epoch
-    data = utils.load_classification_data(path=data_path, dtype=np.float32)
+    utils.configure_seed(opt.seed)  # the initial weights and the dropout masks
+    shuffle = torch.Generator().manual_seed(opt.seed)  # the order of every epoch
+    data = utils.load_classification_data(path=opt.data, dtype=np.float32)
     (X, y), (dev_X, dev_y), (test_X, test_y) = (
         (torch.from_numpy(X), torch.from_numpy(y)) for X, y in data.values())
-    model = make_model(config)
-    optimizer = make_optimizer(model, config)
+    model = Model(n_classes=10, n_features=X.shape[1], hidden_size=opt.hidden_size,
+                  layers=opt.layers, activation_type=opt.activation, dropout=opt.dropout)
+    Optimizer, options = OPTIMIZERS[opt.optimizer]
+    optimizer = Optimizer(model.parameters(), lr=opt.learning_rate, weight_decay=opt.l2_decay,
+                          **options)
     criterion = nn.CrossEntropyLoss()
 
-    def one_epoch(epoch):
-        loss = train_epoch(model, optimizer, criterion, X, y, config["batch_size"], shuffle,
-                           desc=f"epoch {epoch}")
-        return {"train_loss": loss}
-
-    def evaluation():
+    history, diverged, start = [], None, time.perf_counter()
+    for epoch in range(1, opt.epochs + 1):
+        epoch_start = time.perf_counter()
+        try:
+            train_loss = train_epoch(model, optimizer, criterion, X, y, opt.batch_size, shuffle)
+        except utils.Diverged as exc:
+            diverged = {"epoch": epoch, "step": exc.step, "message": exc.message}
+            print(f"diverged at epoch {epoch}, batch {exc.step}: {exc.message}")
+            break
         train_acc, train_eval_loss = evaluate(model, X, y)
-        return {"train_acc": train_acc, "train_eval_loss": train_eval_loss,
-                "dev_acc": evaluate(model, dev_X, dev_y)[0]}
-
-    start = time.perf_counter()
-    history, diverged = utils.train_epochs(config["epochs"], one_epoch, evaluation, verbose)
+        metrics = {"train_loss": train_loss, "train_acc": train_acc,
+                   "train_eval_loss": train_eval_loss, "dev_acc": evaluate(model, dev_X, dev_y)[0]}
+        epoch_seconds = time.perf_counter() - epoch_start
+        history.append({"epoch": epoch, **metrics, "seconds": epoch_seconds})
+        print(utils.epoch_line(epoch, opt.epochs, metrics, epoch_seconds), flush=True)
+        if utils.not_finite(metrics):
+            diverged = {"epoch": epoch, "step": None,
+                        "message": f"{', '.join(utils.not_finite(metrics))} not finite"}
+            break
     seconds = time.perf_counter() - start
+
     final = {"test_acc": None}
     if history:
         final.update({k: history[-1][k] for k in ("train_loss", "train_acc", "dev_acc")},
@@ -157,107 +204,26 @@ def run(config, data_path=utils.FASHION_PATH, verbose=True):
         final["test_acc"] = evaluate(model, test_X, test_y)[0]
         if config.get("activation") == "relu":
             final["dead_units"] = dead_units(model, X)
-        if verbose:
-            print(f"final test_acc {final['test_acc']:.4f} ({seconds:.0f} s)")
-    return {"question": "q4", "model": config["model"], "config": config,
-            "seed": config["seed"], "epochs": history, "final": final, "seconds": seconds,
-            "status": "diverged" if diverged else "ok", "diverged_at": diverged}
-
-
-def run_key(config):
-    """A stable file name for a run, from every flag that changes its result."""
-    c = config
-    tail = f"{c['optimizer']}-l2{c['l2_decay']:g}-bs{c['batch_size']}-e{c['epochs']}-s{c['seed']}"
-    if c["model"] == "logistic_regression":
-        return f"logistic_regression-lr{c['learning_rate']:g}-{tail}"
-    return (f"mlp-lr{c['learning_rate']:g}-h{c['hidden_size']}-l{c['layers']}-"
-            f"d{c['dropout']:g}-{c['activation']}-{tail}")
-
-
-def describe(config):
-    """A short human name for a run, for figure titles."""
-    text = f"{config['optimizer']} lr {config['learning_rate']:g}"
-    if config["model"] == "logistic_regression":
-        return "logistic regression, " + text
-    return (f"{config['layers']}x{config['hidden_size']} {config['activation']}, "
-            f"dropout {config['dropout']:g}, {text}")
-
-
-def figures(records, title):
-    """The loss and accuracy figures of one or more runs: [(suffix, series, ylabel, title)].
-
-    records: {label: record}. Training loss (mean over each epoch's steps); training accuracy
-    (dropout off) dashed next to validation accuracy.
-    """
-    loss, accuracy = {}, {}
-    for label, record in records.items():
-        rows = record["epochs"]
-        prefix = f"{label}: " if len(records) > 1 else ""
-        loss[prefix + "training loss"] = [r["train_loss"] for r in rows]
-        accuracy[prefix + "training"] = [r["train_acc"] for r in rows]
-        accuracy[prefix + "validation"] = [r["dev_acc"] for r in rows]
-    return [("loss", loss, "Training loss (cross-entropy)", f"{title}: training loss"),
-            ("accuracy", accuracy, "Accuracy", f"{title}: accuracy")]
-
-
-def run_and_save(config, data_path, folder, verbose=False, show=False):
-    """Train one configuration on one thread; save folder/<key>.json and its two figures.
-
-    One thread: with batch size 1 the kernels are tiny and gain nothing from threads, and the
-    study runs one process per core. Lives here so that the study's workers can call it.
-    """
-    torch.set_num_threads(1)
-    # Adam's moments of rarely lit pixels decay below 1e-38 into denormal numbers, on which
-    # x86 CPUs compute many times slower (tools/bench_q4.py measures it). Flushing them to zero
-    # changes only values below 1e-38; where a CPU cannot flush, this does nothing.
-    torch.set_flush_denormal(True)
-    record = run(config, data_path, verbose)
-    return utils.save_run(folder, run_key(config), record, run_figures(record), show=show)
-
-
-def run_figures(record):
-    """The two figures of one run, titled by its configuration."""
-    return figures({"": record}, "Q4 " + describe(record["config"]))
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line.
-
-MLP_FLAGS = ("hidden_size", "layers", "dropout", "activation")
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(description="Q4: Fashion-MNIST with PyTorch.")
-    parser.add_argument("model", choices=["logistic_regression", "mlp"])
-    parser.add_argument("-epochs", type=utils.EPOCHS, default=20)
-    parser.add_argument("-batch_size", type=utils.number(int, 1, 50_000), default=1)
-    parser.add_argument("-learning_rate", type=utils.LEARNING_RATE, default=0.01)
-    parser.add_argument("-l2_decay", type=utils.number(float, 0, 10), default=0.0)
-    parser.add_argument("-hidden_size", "-hidden_sizes", dest="hidden_size",
-                        type=utils.HIDDEN_SIZE, default=200)
-    parser.add_argument("-layers", type=utils.LAYERS, default=1)
-    parser.add_argument("-dropout", type=utils.number(float, 0, 1, high_open=True), default=0.3)
-    parser.add_argument("-activation", choices=["tanh", "relu"], default="relu")
-    parser.add_argument("-optimizer", choices=["sgd", "adam"], default="sgd")
-    parser.add_argument("-seed", type=utils.SEED, default=42)
-    parser.add_argument("-data", default=utils.FASHION_PATH)
-    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q4"),
-                        help="folder for the run's JSON record and its two figures")
-    parser.add_argument("-show", action="store_true", help="also show the figures")
-    return parser
-
-
-def config_of(opt):
-    """The flags that apply to opt.model: the run's configuration."""
-    skip = {"data", "output", "show"} | (set(MLP_FLAGS) if opt.model != "mlp" else set())
-    return {k: v for k, v in vars(opt).items() if k not in skip}
-
-
-def main(argv=None):
-    opt = build_parser().parse_args(argv)
-    path = run_and_save(config_of(opt), opt.data, opt.output, verbose=True, show=opt.show)
-    print(f"record: {path}")
+    record = {"question": "q4", "model": opt.model, "config": config, "seed": opt.seed,
+              "epochs": history, "final": final, "seconds": seconds,
+              "status": "diverged" if diverged else "ok", "diverged_at": diverged}
+    path = utils.save_run(opt.output, utils.run_name(config, parser), record, figures(record),
+                          opt.show)
+    print(utils.final_line(final, seconds, path))
     return 0
+
+
+def figures(record):
+    """The loss and accuracy figures of one run: [(suffix, series, ylabel, title)]."""
+    c, rows = record["config"], record["epochs"]
+    name = (f"{c['layers']}x{c['hidden_size']} {c['activation']}, dropout {c['dropout']:g}"
+            if c["model"] == "mlp" else "logistic regression")
+    title = f"Q4 {name}, {c['optimizer']} lr {c['learning_rate']:g}"
+    return [("loss", {"training loss": [r["train_loss"] for r in rows]},
+             "Training loss (cross-entropy)", f"{title}: training loss"),
+            ("accuracy", {"training": [r["train_acc"] for r in rows],
+                          "validation": [r["dev_acc"] for r in rows]},
+             "Accuracy", f"{title}: accuracy")] if rows else []
 
 
 if __name__ == "__main__":

@@ -1,47 +1,85 @@
-"""Shared helpers for the homework scripts: seeding, data loading, plotting and run records.
+"""What the three homework scripts share: data loading and checks, flag types, records, figures,
+progress and Ctrl-C. The training loops themselves live in the scripts.
+
+Paths: a default path (the data files, runs/) is in the project folder, the folder of this file,
+wherever the command is run from; a path given on the command line is taken as given (relative
+to the current folder).
 
 Kept free of torch at import time so that the numpy-only questions (Q2, Q3) never load it.
 """
 import argparse
 import contextlib
+import ctypes
+import errno
 import json
 import math
 import os
 import platform
 import random
+import signal
 import sys
 import tempfile
-import time
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-AMES_PATH = "ames.npz"
-FASHION_PATH = "Fashion-MNIST.npz"
+AMES_PATH = os.path.join(ROOT, "ames.npz")
+FASHION_PATH = os.path.join(ROOT, "Fashion-MNIST.npz")
 # A plain run of a script is a student's experiment: its record and figures go to runs/<q>/
 # (ignored by git). Only tools/reproduce.py writes the committed results/ (it passes -output).
-RUNS = "runs"
+RUNS = os.path.join(ROOT, "runs")
 FASHION_FEATURES = 784
 
 
-def configure_seed(seed):
-    """Seed python's `random`, numpy and torch.
+# ---------------------------------------------------------------------------------------------
+# Start-up: Ctrl-C, the allocator, seeds.
 
-    torch is seeded only when the caller has already imported it: the numpy-only questions
-    never pay its import (seconds, and over half a GiB of memory).
+def exit_on_ctrl_c(message="interrupted; nothing written"):
+    """From now on Ctrl-C prints `message` (one line on stderr) and exits with status 130.
+
+    The scripts call this before their slow imports (torch takes seconds). The exit unwinds
+    like any exception, so a file being written is removed (`atomic_file`) and none is left.
     """
+    def interrupted(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not interrupt this
+        print(message, file=sys.stderr, flush=True)
+        sys.exit(130)
+    signal.signal(signal.SIGINT, interrupted)
+
+
+def keep_freed_memory():
+    """Ask the C library's allocator (glibc) to keep freed memory for reuse.
+
+    A training step allocates and frees temporaries of about a megabyte (an MLP's np.outer
+    gradient, `learning_rate * grad`). With glibc's adaptive defaults, whether those are handed
+    back to the kernel after every step depends on what the process allocated before; when they
+    are, each step faults hundreds of pages back in and the run spends most of its time in the
+    kernel. Fixed thresholds (documented in mallopt(3)) make every process behave the same:
+    blocks under 32 MiB come from the heap, and up to 256 MiB of freed heap is kept. Elsewhere
+    (macOS, Windows, musl) there is no mallopt and this does nothing.
+    """
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError, TypeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20) and mallopt(M_TRIM_THRESHOLD, 256 << 20))
+
+
+def configure_seed(seed):
+    """Seed python's `random`, numpy and, when the caller has imported it, torch."""
     random.seed(seed)
     np.random.seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     torch = sys.modules.get("torch")
-    if torch is not None:
+    if torch is not None:  # the numpy-only questions never pay torch's import
         torch.manual_seed(seed)
 
 
 def load_script(path):
-    """Import a script of the project by its path from the project root, e.g. "hw1-q4.py" or
-    "tools/study_q4.py" (file names with dashes cannot be imported by name), once per process.
-    The module is registered as, e.g., "hw1_q4"."""
+    """Import a script of the project by its path from the project root, e.g. "hw1-q4.py"
+    (file names with dashes cannot be imported by name), once per process. The module is
+    registered as, e.g., "hw1_q4"."""
     import importlib.util
     name = os.path.basename(path).replace("-", "_").removesuffix(".py")
     if name not in sys.modules:
@@ -52,16 +90,20 @@ def load_script(path):
     return sys.modules[name]
 
 
-class DataError(SystemExit):
-    """A missing or unreadable data file: exits with status 1 and one line, no traceback."""
+# ---------------------------------------------------------------------------------------------
+# Errors a user can fix: one line, exit status 1 (see run_main).
 
-    def __init__(self, message):
-        super().__init__(f"error: {message}")
+class UserError(Exception):
+    """A problem with the user's files (data, output folder, disk): one line with the fix."""
+
+
+class DataError(UserError):
+    """A missing or unreadable data file."""
 
 
 AMES_FIX = ("copy the course's ames.npz (it ships with the homework; here: "
-            "../shared/data/ames/ames.npz) to the project root")
-FASHION_FIX = "python download_fashion_mnist.py  (offline: --source DIR)"
+            "../shared/data/ames/ames.npz) to the project folder, or pass -data FILE")
+FASHION_FIX = ("python download_fashion_mnist.py  (offline: --source DIR), or pass -data FILE")
 
 
 def _load_npz(path, fix, spec):
@@ -76,7 +118,7 @@ def _load_npz(path, fix, spec):
         return DataError(f"{path}: {why}; fix: {fix}")
 
     if not os.path.exists(path):
-        raise DataError(f"{path} not found; fix: {fix}")
+        raise DataError(f"{os.path.abspath(path)} not found; fix: {fix}")
     arrays = {}
     try:
         # np.load would take anything else for a .npy or a pickle, and advise unpickling it.
@@ -167,17 +209,37 @@ def load_classification_data(bias=False, path=FASHION_PATH, dtype=np.float64):
 
 
 # ---------------------------------------------------------------------------------------------
-# Files written atomically: a run interrupted half-way never leaves a partial file behind.
+# Output: checked before any work, written atomically.
+
+def check_output_folder(folder):
+    """Create `folder` if needed and check that a file can be written there, before any data is
+    loaded or any epoch runs: a run must not train for minutes and then fail to save."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, FileExistsError) or (os.path.exists(folder) and not os.path.isdir(folder)):
+            reason = "it is a file, not a folder"
+        raise UserError(f"cannot write to the output folder {folder} ({reason.lower()}); "
+                        "fix: pass a writable folder with -output") from None
+    return folder
+
 
 @contextlib.contextmanager
 def atomic_file(path):
     """Open a temporary file beside `path` for binary writing; on success rename it to `path`.
 
-    On any error (or Ctrl-C) the temporary file is removed and `path` is left as it was.
+    On any error (or Ctrl-C) the temporary file is removed and `path` is left as it was; a
+    failed write (disk full, no permission) becomes a UserError naming the file.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    except OSError as exc:
+        raise _write_error(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -185,10 +247,19 @@ def atomic_file(path):
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.remove(tmp)
+        # A library may hide the OSError behind its own error (matplotlib does, on a full disk).
+        cause = exc if isinstance(exc, OSError) else exc.__context__
+        if isinstance(cause, OSError):
+            raise _write_error(cause, path) from None
         raise
+
+
+def _write_error(exc, path):
+    reason = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return UserError(f"{reason.lower()} writing {path}")
 
 
 def atomic_write_bytes(path, data):
@@ -205,13 +276,20 @@ def library_versions():
     return versions
 
 
-def save_record(path, record):
-    """Save one run's record as JSON (atomically), adding the library versions.
+def save_run(folder, name, record, figures=(), show=False):
+    """Write a run: each figure as folder/name-<suffix>.pdf, then folder/name.json, all
+    atomically. The record goes last: it marks the run as finished.
 
-    A record holds at least: "config" (dict of the run's flags), "seed", "epochs" (a list of
-    per-epoch metric dicts), "final" (dict of final metrics), "seconds" and "status"
-    ("ok" or "diverged").
+    record: a JSON-able dict with at least "config" (the run's flags), "seed", "epochs" (a list
+    of per-epoch metric dicts), "final" (final metrics), "seconds" and "status" ("ok" or
+    "diverged"); the library versions are added. figures: [(suffix, series, ylabel, title)] as
+    `plot` takes them, optionally with a fifth item, a dict of more `plot` arguments.
+    Returns the record's path.
     """
+    for suffix, series, ylabel, title, *options in figures:
+        plot(series, ylabel, os.path.join(folder, f"{name}-{suffix}.pdf"), title, show=show,
+             **(options[0] if options else {}))
+    path = os.path.join(folder, name + ".json")
     record = dict(record, versions=library_versions())
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
     atomic_write_bytes(path, text.encode())
@@ -223,28 +301,25 @@ def load_record(path):
         return json.load(f)
 
 
-def save_run(folder, name, record, figures=(), show=False):
-    """Write a run: folder/name.json (atomically) and each figure as folder/name-<suffix>.pdf.
-
-    figures: [(suffix, series, ylabel, title)] as `plot` takes them, optionally with a fifth
-    item, a dict of more `plot` arguments (e.g. {"logy": True}). Returns the record's path.
-    """
-    path = save_record(os.path.join(folder, name + ".json"), record)
-    for suffix, series, ylabel, title, *options in figures:
-        plot(series, ylabel, os.path.join(folder, f"{name}-{suffix}.pdf"), title, show=show,
-             **(options[0] if options else {}))
-    return path
+def run_name(config, parser):
+    """A run's file name: its model, then every flag whose value differs from the parser's
+    default, e.g. "mlp", "mlp-layers=2-seed=43". Runs with different flags get different names."""
+    changed = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+               for k, v in config.items() if k != "model" and v != parser.get_default(k)]
+    return "-".join([config["model"]] + changed)
 
 
 # ---------------------------------------------------------------------------------------------
-# Plotting: files, never a window unless asked.
+# Figures: files, never a window unless asked.
 
-def plot(series, ylabel, path, title, xlabel="Epoch", show=False, logy=False):
+def plot(series, ylabel, path, title, xlabel="Epoch", show=False, logy=False, bands=None,
+         styles=None):
     """Plot named curves against the epoch number and save them to `path` (PDF or PNG).
 
     series: {label: list of values}, value k belonging to epoch k + 1. Non-finite values are
-    left as gaps. Every figure has a title, axis labels, a legend and integer epoch ticks.
-    Returns the path.
+    left as gaps. bands: {label: (low, high)}, a shaded band around that curve. styles:
+    {label: dict of matplotlib line options}. Every figure has a title, axis labels, a legend
+    and integer epoch ticks. Returns the path.
     """
     import matplotlib
     if not show:
@@ -256,8 +331,12 @@ def plot(series, ylabel, path, title, xlabel="Epoch", show=False, logy=False):
     fig, ax = plt.subplots(figsize=(6.2 if many else 5, 3.4))
     for label, values in series.items():
         epochs = np.arange(1, len(values) + 1)
-        ax.plot(epochs, np.asarray(values, dtype=float), label=label,
-                marker="o" if len(values) <= 30 else None, markersize=3)
+        style = {"marker": "o" if len(values) <= 30 else None, "markersize": 3,
+                 **(styles or {}).get(label, {})}
+        line, = ax.plot(epochs, np.asarray(values, dtype=float), label=label, **style)
+        if bands and label in bands:
+            low, high = (np.asarray(b, dtype=float) for b in bands[label])
+            ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -270,26 +349,24 @@ def plot(series, ylabel, path, title, xlabel="Epoch", show=False, logy=False):
     else:
         ax.legend(loc="best", fontsize=8, framealpha=0.8)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # Metadata without dates keeps a rerun's PDF byte-identical.
     metadata = {"CreationDate": None} if path.endswith(".pdf") else None
-    fig.savefig(path, metadata=metadata)
+    with atomic_file(path) as f:
+        fig.savefig(f, format=os.path.splitext(path)[1][1:], metadata=metadata)
     if show:
         plt.show()
     plt.close(fig)
     return path
 
 
-def progress(iterable, desc=None, total=None, disable=None):
+def progress(iterable, desc=None, total=None):
     """A tqdm progress bar on stderr, quiet when stderr is not a terminal (logs, CI)."""
     from tqdm.auto import tqdm
-    if disable is None:
-        disable = not sys.stderr.isatty()
-    return tqdm(iterable, desc=desc, total=total, disable=disable, leave=False)
+    return tqdm(iterable, desc=desc, total=total, disable=not sys.stderr.isatty(), leave=False)
 
 
 # ---------------------------------------------------------------------------------------------
-# What the three scripts share: flag types, the epoch loop, divergence, Ctrl-C.
+# The command line: flag types, help, the printed lines, errors.
 
 def number(kind, low, high, low_open=False, high_open=False):
     """An argparse type: a finite `kind` (int or float) in [low, high] (open ends when asked).
@@ -324,66 +401,44 @@ LAYERS = number(int, 1, 100)
 SEED = number(int, 0, 2**32 - 1)
 
 
+def parser(description):
+    """An ArgumentParser whose -h shows every flag's default."""
+    return argparse.ArgumentParser(description=description,
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
 class Diverged(Exception):
-    """Training met a non-finite loss or prediction. `step` is the 1-based example of the epoch
-    (None when found after the epoch), `epoch` is filled in by `train_epochs`."""
+    """Training met a non-finite loss. `step` is the 1-based example of the epoch."""
 
-    def __init__(self, message, step=None, epoch=None):
+    def __init__(self, message, step=None):
         super().__init__(message)
-        self.message, self.step, self.epoch = message, step, epoch
-
-    def as_dict(self):
-        return {"epoch": self.epoch, "step": self.step, "message": self.message}
+        self.message, self.step = message, step
 
 
-def epoch_line(row, epochs):
-    """The one per-epoch line of all three scripts:
-    "epoch   3/20 | train_loss 0.4321 | dev_acc 0.8612 | 12.3 s"."""
-    width = len(str(epochs))
-    parts = [f"epoch {row['epoch']:{width}d}/{epochs}"]
-    parts += [f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "seconds")]
-    return " | ".join(parts + [f"{row['seconds']:.1f} s"])
+def not_finite(metrics):
+    """The names of the float metrics that are NaN or infinite (a diverged run)."""
+    return [k for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
 
 
-def train_epochs(epochs, train_epoch, evaluate, verbose=True):
-    """The epoch loop the scripts share: train, evaluate, print one line, keep the metrics.
-
-    train_epoch(epoch) -> dict of training metrics (may be empty); it raises Diverged at the
-    first non-finite loss. evaluate() -> dict of evaluation metrics. A non-finite metric also
-    counts as divergence. Returns (history, diverged): history is the list of per-epoch dicts
-    {"epoch", **metrics, "seconds"} of the epochs that finished, diverged is None or
-    Diverged.as_dict().
-    """
-    history = []
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        try:
-            row = {"epoch": epoch, **train_epoch(epoch)}
-            with np.errstate(over="ignore", invalid="ignore"):
-                row.update(evaluate())
-            bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
-            if bad:
-                raise Diverged(f"{', '.join(bad)} not finite after the epoch")
-        except Diverged as exc:
-            exc.epoch = epoch
-            print(f"diverged at epoch {epoch}"
-                  + (f", example {exc.step}" if exc.step else "") + f": {exc.message}",
-                  flush=True)
-            return history, exc.as_dict()
-        row["seconds"] = time.perf_counter() - start
-        history.append(row)
-        if verbose:
-            print(epoch_line(row, epochs), flush=True)
-    return history, None
+def epoch_line(epoch, epochs, metrics, seconds):
+    """The per-epoch line of all three scripts: "epoch  3/20 | train_loss 0.4321 | ... | 12.3 s"."""
+    return " | ".join([f"epoch {epoch:{len(str(epochs))}d}/{epochs}"]
+                      + [f"{k} {v:.4f}" for k, v in metrics.items()] + [f"{seconds:.1f} s"])
 
 
-def run_main(main, interrupted="interrupted; nothing written"):
-    """Call main(); Ctrl-C ends with one line on stderr and exit status 130, no traceback.
+def final_line(metrics, seconds, path):
+    """The last line of a run: "final | test_acc 0.8431 | 118.9 s | runs/q3/mlp.json"."""
+    return " | ".join(["final"] + [f"{k} {v:.4f}" for k, v in metrics.items()
+                                   if isinstance(v, float)] + [f"{seconds:.1f} s", path])
 
-    Records are written atomically at the end of a run, so an interrupted run leaves none.
-    """
+
+def run_main(main):
+    """Call main(); a UserError ends with its one line on stderr and exit status 1, Ctrl-C
+    with one line and exit status 130 (exit_on_ctrl_c)."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        exit_on_ctrl_c()
     try:
         sys.exit(main())
-    except KeyboardInterrupt:
-        print(interrupted, file=sys.stderr)
-        sys.exit(130)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
