@@ -22,7 +22,7 @@ import zlib
 
 import numpy as np
 
-from utils import atomic_file, run_main
+from utils import FASHION_PATH, ROOT, atomic_file, run_main
 
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -135,12 +135,13 @@ def download(root):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--source", metavar="DIR",
                         help="folder with the four IDX .gz files (offline; no network needed)")
-    parser.add_argument("--root", default="data",
-                        help="where the online download keeps the raw files (default: data)")
-    parser.add_argument("--output", default="Fashion-MNIST.npz", help="default: Fashion-MNIST.npz")
+    parser.add_argument("--root", default=os.path.join(ROOT, "data"),
+                        help="where the online download keeps the raw files")
+    parser.add_argument("--output", default=FASHION_PATH, help="the .npz to write")
     args = parser.parse_args(argv)
     try:
         folder = args.source if args.source else download(args.root)

@@ -147,7 +147,7 @@ def main(argv=None):
     opt = parser.parse_args(argv)
     config = {"model": opt.model, "epochs": opt.epochs, "learning_rate": opt.learning_rate,
               **({"hidden_size": opt.hidden_size} if opt.model == "nn" else {}),
-              **({"seeds": opt.seeds} if opt.seeds > 1 else {})}
+              "seed": opt.seed, **({"seeds": opt.seeds} if opt.seeds > 1 else {})}
     utils.check_output_folder(opt.output)
     data = utils.load_regression_data(bias=True, path=opt.data)
     (X_train, y_train), (X_test, y_test) = data.values()

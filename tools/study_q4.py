@@ -1,30 +1,39 @@
 #!/usr/bin/env python
-"""Q4 study: every run of Q4.1-Q4.3 in parallel, then the summary table and the figures.
+"""Q4 study: every run of Q4.1-Q4.3 for several seeds, then the table and the figures.
 
-    python tools/study_q4.py [-data Fashion-MNIST.npz] [-output runs/q4] [-epochs 20] [-workers 2]
+    python tools/study_q4.py [-seeds 42 43 44] [-workers 2] [-epochs 20] [-output runs/q4]
+    python tools/study_q4.py -summary_only -output results/q4
 
-Runs (12): Q4.1 logistic regression, learning rate in {0.001, 0.01, 0.1}; Q4.2 the
-feed-forward network with one hyperparameter at a time changed from the defaults (7 distinct
-runs: default, learning rate 0.001 / 0.1, hidden size 100, dropout 0.5, tanh, Adam); Q4.3 the
-defaults with 2 and 3 hidden layers. One worker process per core, one thread each, longest runs
-first. Each finished run is saved as OUTPUT/runs/<key>.json (atomically); runs whose record
-exists are skipped, so an interrupted study resumes where it stopped. tools/reproduce.py passes
--output results/q4; a plain run writes to runs/q4.
+Configurations (12, CONFIGS below): Q4.1 logistic regression at learning rates 0.001, 0.01,
+0.1; Q4.2 the feed-forward network with its defaults and with one of them changed at a time
+(learning rate 0.001 / 0.1, hidden size 100, dropout 0.5, tanh, Adam); Q4.3 the defaults with
+2 and 3 hidden layers. Seed 42 is the run the assignment asks for; more seeds give the spread
+that the conclusions rest on (float32 rounding differs between CPUs and per-example SGD
+amplifies it, so one run is not enough to rank configurations that are close).
 
-Then, from the records alone (-summary_only rebuilds them without training):
-  OUTPUT/summary.csv, OUTPUT/summary.tex  one row per run (booktabs tabular fragment)
-  OUTPUT/best.json                        {group: key of the best run}
-  OUTPUT/{q4_1,q4_2,q4_3}-loss.pdf, -accuracy.pdf   the best run's curves (Q4.3: both depths)
-The best run of a group is the one with the highest FINAL validation accuracy (the model that
-is kept after 20 epochs); test accuracy is never used to choose.
+Each (configuration, seed) is one command, `python hw1-q4.py MODEL -flag value ... -seed S
+-output OUTPUT/runs`, run in its own process (one thread each; -workers at a time, longest
+first), its output in OUTPUT/logs/. The record's name comes from the script
+(utils.run_name); a run whose record exists is skipped, so an interrupted study resumes.
+
+Then, from the records alone (-summary_only does only this):
+  OUTPUT/summary.json   per configuration: the seeds, mean / std / min / max of the final
+                        validation and test accuracy, the verdict (best, tie, below)
+  OUTPUT/summary.csv    the same, one row per configuration
+  OUTPUT/summary.tex    the report's table (a booktabs tabular fragment)
+  OUTPUT/{q4_1,q4_2,q4_3}-loss.pdf, -accuracy.pdf   the best configuration's mean curves with
+                        a min-max band over seeds (Q4.3: both depths)
+The best configuration of a group has the highest MEAN final validation accuracy; another
+configuration TIES with it when their ranges of final validation accuracy over the seeds
+overlap. Test accuracy is never used to choose.
 """
-import argparse
 import concurrent.futures as futures
 import csv
 import io
 import json
-import multiprocessing
 import os
+import statistics
+import subprocess
 import sys
 import time
 
@@ -32,208 +41,251 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import utils  # noqa: E402
 
-q4 = utils.load_script("hw1-q4.py")
+SCRIPT = os.path.join(ROOT, "hw1-q4.py")
 GROUPS = {"q4_1": "Q4.1 logistic regression", "q4_2": "Q4.2 one hidden layer",
           "q4_3": "Q4.3 two and three hidden layers"}
-DEFAULTS = {"epochs": 20, "batch_size": 1, "learning_rate": 0.01, "l2_decay": 0.0,
-            "hidden_size": 200, "layers": 1, "dropout": 0.3, "activation": "relu",
-            "optimizer": "sgd", "seed": 42}
+# (group, what is varied, the flags that differ from hw1-q4.py's defaults)
+CONFIGS = [("q4_1", f"learning_rate={lr}", {"model": "logistic_regression", "learning_rate": lr})
+           for lr in (0.001, 0.01, 0.1)]
+CONFIGS += [("q4_2", "default", {"model": "mlp"})]
+CONFIGS += [("q4_2", f"{flag}={value}", {"model": "mlp", flag: value})
+            for flag, value in (("learning_rate", 0.001), ("learning_rate", 0.1),
+                                ("hidden_size", 100), ("dropout", 0.5),
+                                ("activation", "tanh"), ("optimizer", "adam"))]
+CONFIGS += [("q4_3", f"layers={n}", {"model": "mlp", "layers": n}) for n in (2, 3)]
 
 
-def study_runs(epochs=20, seed=42):
-    """[(group, varied, config)]: the 12 distinct runs, in report order."""
-    def config(model, **changes):
-        flags = dict(DEFAULTS, model=model, epochs=epochs, seed=seed, **changes)
-        if model != "mlp":  # a record holds only the flags that apply to its model
-            flags = {k: v for k, v in flags.items() if k not in q4.MLP_FLAGS}
-        return flags
-
-    runs = [("q4_1", f"learning_rate={lr:g}", config("logistic_regression", learning_rate=lr))
-            for lr in (0.001, 0.01, 0.1)]
-    runs.append(("q4_2", "default", config("mlp")))
-    for name, values in (("learning_rate", (0.001, 0.1)), ("hidden_size", (100,)),
-                         ("dropout", (0.5,)), ("activation", ("tanh",)),
-                         ("optimizer", ("adam",))):
-        runs += [("q4_2", f"{name}={v:g}" if isinstance(v, float) else f"{name}={v}",
-                  config("mlp", **{name: v})) for v in values]
-    runs += [("q4_3", f"layers={n}", config("mlp", layers=n)) for n in (2, 3)]
-    return runs
+def q4_parser():
+    return utils.load_script("hw1-q4.py").build_parser()
 
 
-def estimated_cost(config):
+def command(flags, seed, output, data):
+    """The command line of one run: hw1-q4.py with the flags of `flags`."""
+    argv = [sys.executable, SCRIPT, flags["model"]]
+    for flag, value in flags.items():
+        argv += [] if flag == "model" else [f"-{flag}", str(value)]
+    return argv + ["-seed", str(seed), "-data", data, "-output", os.path.join(output, "runs")]
+
+
+def record_path(flags, seed, output, parser):
+    name = utils.run_name({**flags, "seed": seed}, parser)
+    return os.path.join(output, "runs", name + ".json")
+
+
+def estimated_cost(flags):
     """Relative run time, to start the longest runs first (rough ratios of measured runs)."""
-    if config["model"] == "logistic_regression":
+    if flags["model"] == "logistic_regression":
         return 1.0
-    cost = 3.0 * config["hidden_size"] / 200 + 0.7 * (config["layers"] - 1)
-    return cost * (1.8 if config["optimizer"] == "adam" else 1.0)
+    cost = 3.0 * flags.get("hidden_size", 200) / 200 + 2.5 * (flags.get("layers", 1) - 1)
+    return cost * (2.4 if flags.get("optimizer") == "adam" else 1.0)
 
 
-def record_path(output, config):
-    return os.path.join(output, "runs", q4.run_key(config) + ".json")
-
-
-def run_study(data, output, epochs=20, workers=None, seed=42):
-    """Train every run without a record (in parallel), then write the summary. Returns it."""
-    workers = workers or os.cpu_count() or 1
-    todo = [c for _, _, c in study_runs(epochs, seed) if not os.path.exists(record_path(output, c))]
-    todo.sort(key=estimated_cost, reverse=True)
-    print(f"{len(todo)} runs to train, {12 - len(todo)} already done; {workers} workers",
+def run_study(seeds, epochs, workers, output, data):
+    """Run every (configuration, seed) without a record, `workers` at a time."""
+    parser = q4_parser()
+    todo = [({**flags, "epochs": epochs}, seed) for seed in seeds for _, _, flags in CONFIGS]
+    todo = [job for job in todo if not os.path.exists(record_path(*job, output, parser))]
+    todo.sort(key=lambda job: estimated_cost(job[0]), reverse=True)
+    total = len(CONFIGS) * len(seeds)
+    print(f"{len(todo)} runs to train, {total - len(todo)} already done; {workers} workers",
           flush=True)
-    failures, start, folder = [], time.perf_counter(), os.path.join(output, "runs")
-    if workers == 1:
-        for config in todo:
-            _report(config, lambda: q4.run_and_save(config, data, folder), start, failures)
-    else:
-        # fork: the workers inherit the loaded hw1_q4 module (its file name has a dash).
-        context = multiprocessing.get_context("fork")
-        with futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            jobs = {pool.submit(q4.run_and_save, c, data, folder): c for c in todo}
-            for job in futures.as_completed(jobs):
-                _report(jobs[job], job.result, start, failures)
-    if failures:
-        raise SystemExit(f"{len(failures)} runs failed: {failures}")
-    print(f"study: {time.perf_counter() - start:.0f} s wall", flush=True)
-    return write_summary(output, epochs=epochs, seed=seed)
+    os.makedirs(os.path.join(output, "logs"), exist_ok=True)
+    start, failures = time.perf_counter(), []
 
+    def run(flags, seed):
+        name = os.path.basename(record_path(flags, seed, output, parser))[:-len(".json")]
+        with open(os.path.join(output, "logs", name + ".log"), "w") as log:
+            code = subprocess.call(command(flags, seed, output, data), stdout=log,
+                                   stderr=subprocess.STDOUT, cwd=ROOT)
+        return name, code
 
-def _report(config, result, start, failures):
-    key = q4.run_key(config)
+    pool = futures.ThreadPoolExecutor(workers)
     try:
-        record = utils.load_record(result())
-    except Exception as exc:  # keep the other runs going; report at the end
-        failures.append(f"{key}: {exc!r}")
-        print(f"FAILED {key}: {exc!r}", flush=True)
-        return
-    final = record["final"]
-    print(f"[{time.perf_counter() - start:5.0f} s] {key}: {record['seconds']:.0f} s, "
-          f"valid {final.get('dev_acc')}, test {final['test_acc']}", flush=True)
+        jobs = [pool.submit(run, flags, seed) for flags, seed in todo]
+        for done, job in enumerate(futures.as_completed(jobs), start=1):
+            name, code = job.result()
+            elapsed = f"[{time.perf_counter() - start:6.0f} s] {done}/{len(todo)}"
+            if code != 0:
+                failures.append(name)
+                print(f"{elapsed} FAILED {name} (exit {code}; see {output}/logs/{name}.log)",
+                      flush=True)
+                continue
+            record = utils.load_record(os.path.join(output, "runs", name + ".json"))
+            final = record["final"]
+            print(f"{elapsed} {name}: {record['seconds']:.0f} s, valid {final.get('dev_acc')}, "
+                  f"test {final['test_acc']}", flush=True)
+    finally:  # on Ctrl-C or an error: start nothing more (the running commands get Ctrl-C too)
+        pool.shutdown(wait=True, cancel_futures=True)
+    print(f"study: {time.perf_counter() - start:.0f} s wall", flush=True)
+    if failures:
+        raise utils.UserError(f"{len(failures)} runs failed: {', '.join(failures)}")
 
 
 # ---------------------------------------------------------------------------------------------
 # Summary, table and figures, from the records alone.
 
-COLUMNS = ["group", "model", "varied", "learning_rate", "hidden_size", "layers", "dropout",
-           "activation", "optimizer", "final_train_loss", "final_train_acc", "best_dev_acc",
-           "final_dev_acc", "test_acc", "dead_units", "seconds", "status", "key"]
+def spread(values):
+    """mean, std (sample; 0 for one value), min, max of a list of floats."""
+    return {"mean": statistics.fmean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "min": min(values), "max": max(values)}
 
 
-def summary_rows(output, epochs=20, seed=42):
-    """One dict per study run that has a record (report order), with the COLUMNS keys."""
-    rows = []
-    for group, varied, config in study_runs(epochs, seed):
-        path = record_path(output, config)
-        if not os.path.exists(path):
+def summarise(seeds, epochs, output):
+    """One dict per configuration with at least one record, in CONFIGS order: group, varied,
+    flags, seeds, records ({seed: record}), and the spread of each final metric."""
+    parser, rows = q4_parser(), []
+    for group, varied, flags in CONFIGS:
+        flags = {**flags, "epochs": epochs}
+        records = {seed: utils.load_record(record_path(flags, seed, output, parser))
+                   for seed in seeds if os.path.exists(record_path(flags, seed, output, parser))}
+        if not records:
             continue
-        record = utils.load_record(path)
-        final = record["final"]
-        rows.append({
-            **{k: config.get(k, "") for k in COLUMNS[1:9]}, "group": group, "varied": varied,
-            "final_train_loss": final.get("train_loss"), "final_train_acc": final.get("train_acc"),
-            "best_dev_acc": final.get("best_dev_acc"), "final_dev_acc": final.get("dev_acc"),
-            "test_acc": final["test_acc"],
-            "dead_units": " ".join(map(str, final.get("dead_units", []))),
-            "seconds": record["seconds"], "status": record["status"],
-            "key": q4.run_key(config), "record": record})
+        finals = [r["final"] for r in records.values()]
+        row = {"group": group, "varied": varied, "flags": flags, "seeds": sorted(records),
+               "records": records}
+        for metric in ("dev_acc", "test_acc", "train_acc", "train_loss"):
+            values = [f[metric] for f in finals if f.get(metric) is not None]
+            row[metric] = spread(values) if values else None
+        rows.append(row)
+    for group in GROUPS:  # the best by mean validation accuracy; ties by overlapping ranges
+        members = [row for row in rows if row["group"] == group and row["dev_acc"]]
+        if not members:
+            continue
+        best = max(members, key=lambda row: row["dev_acc"]["mean"])
+        for row in members:
+            overlap = row["dev_acc"]["max"] >= best["dev_acc"]["min"]
+            row["verdict"] = "best" if row is best else "tie" if overlap else "below"
     return rows
-
-
-def best_runs(rows):
-    """{group: row} with the highest final validation accuracy (first one on ties)."""
-    best = {}
-    for row in rows:
-        acc = row["final_dev_acc"]
-        if acc is not None and (row["group"] not in best
-                                or acc > best[row["group"]]["final_dev_acc"]):
-            best[row["group"]] = row
-    return best
 
 
 def csv_text(rows):
     out = io.StringIO()
-    writer = csv.DictWriter(out, COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["group", "varied", "seeds", "verdict"] + [
+        f"{metric}_{stat}" for metric in ("dev_acc", "test_acc", "train_acc", "train_loss")
+        for stat in ("mean", "std", "min", "max")])
+    for row in rows:
+        writer.writerow([row["group"], row["varied"], " ".join(map(str, row["seeds"])),
+                         row.get("verdict", "")] + [
+            "" if row[metric] is None else f"{row[metric][stat]:.6g}"
+            for metric in ("dev_acc", "test_acc", "train_acc", "train_loss")
+            for stat in ("mean", "std", "min", "max")])
     return out.getvalue()
 
 
-def latex_table(rows, best):
-    """A booktabs tabular fragment (no preamble): one row per run, the best per group bold."""
-    best_keys = {row["key"] for row in best.values()}
-    fmt = lambda v, spec: "--" if v is None else format(v, spec)  # noqa: E731
-    lines = [r"\begin{tabular}{llrrrrr}", r"\toprule",
-             r"Model & Configuration & Train loss & Train acc. & Final val.\ acc. & "
-             r"Test acc. & Time (min) \\", r"\midrule"]
+def latex_table(rows):
+    """A booktabs tabular fragment: one row per configuration, the best of each group bold."""
+    def cell(s):
+        if s is None:
+            return "--"
+        if s["min"] == s["max"]:
+            return f"{s['mean']:.4f}"
+        return f"{s['mean']:.4f} $\\pm$ {s['std']:.4f} ({s['min']:.4f}--{s['max']:.4f})"
+
+    lines = [r"\begin{tabular}{llcrll}", r"\toprule",
+             r"Model & Configuration & Seeds & Train loss & Final validation accuracy & "
+             r"Test accuracy \\", r"\midrule"]
     previous = None
     for row in rows:
         if previous is not None and row["group"] != previous:
             lines.append(r"\midrule")
         previous = row["group"]
-        name = "Logistic" if row["model"] == "logistic_regression" else "FFN"
+        name = "Logistic" if row["flags"]["model"] == "logistic_regression" else "FFN"
         varied = row["varied"].replace("_", r"\_")
-        if row["key"] in best_keys:
-            varied = r"\textbf{" + varied + "}"
-        lines.append(f"{name} & {varied} & {fmt(row['final_train_loss'], '.4f')} & "
-                     f"{fmt(row['final_train_acc'], '.4f')} & "
-                     f"{fmt(row['final_dev_acc'], '.4f')} & {fmt(row['test_acc'], '.4f')} & "
-                     f"{fmt(row['seconds'] / 60, '.0f')} \\\\")
+        verdict = row.get("verdict")
+        varied = (r"\textbf{" + varied + "}" if verdict == "best"
+                  else varied + " (tie)" if verdict == "tie" else varied)
+        loss = "--" if row["train_loss"] is None else f"{row['train_loss']['mean']:.3f}"
+        lines.append(f"{name} & {varied} & {len(row['seeds'])} & {loss} & "
+                     f"{cell(row['dev_acc'])} & {cell(row['test_acc'])} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
-def plot_groups(rows, best, output):
-    """Per group, the loss and accuracy figures: the best run's, and for Q4.3 both depths."""
+def mean_curves(records, metric):
+    """Per epoch, (mean, min, max) of `metric` over the records (runs that lasted all epochs)."""
+    curves = [[row[metric] for row in r["epochs"]] for r in records.values()]
+    n = min(len(c) for c in curves)
+    columns = [[c[i] for c in curves] for i in range(n)]
+    return ([statistics.fmean(col) for col in columns], [min(col) for col in columns],
+            [max(col) for col in columns])
+
+
+def group_figures(rows, output):
+    """Per group, the loss and accuracy figures of the best configuration (Q4.3: both depths):
+    the mean over seeds with a min-max band; training solid, validation dashed."""
     paths = []
-    for group, row in best.items():
-        chosen = [r for r in rows if r["group"] == group] if group == "q4_3" else [row]
-        records = {r["varied"].replace("layers=", "") + " layers" if group == "q4_3"
-                   else r["varied"]: r["record"] for r in chosen}
-        name, _, value = row["varied"].partition("=")
-        short = {"learning_rate": "lr", "hidden_size": "hidden", "activation": "",
-                 "optimizer": ""}.get(name, name)
-        best = f"{short} {value}".strip() if value else name
-        title = GROUPS[group] + ("" if group == "q4_3" else f", best: {best}")
-        for suffix, series, ylabel, fig_title in q4.figures(records, title):
-            paths.append(utils.plot(series, ylabel, os.path.join(output, f"{group}-{suffix}.pdf"),
-                                    fig_title))
+    for group, title in GROUPS.items():
+        members = [row for row in rows if row["group"] == group]
+        chosen = members if group == "q4_3" else [r for r in members if r.get("verdict") == "best"]
+        if not chosen:
+            continue
+        n_seeds = min(len(row["seeds"]) for row in chosen)
+        if group != "q4_3":
+            title += f", best: {chosen[0]['varied'].replace('_', ' ')}"
+        title += f" ({n_seeds} seeds)" if n_seeds > 1 else ""
+        loss, accuracy, loss_bands, accuracy_bands, styles = {}, {}, {}, {}, {}
+        for colour, row in zip(("C0", "C1"), chosen):
+            prefix = f"{row['varied'].replace('layers=', '')} layers: " if group == "q4_3" else ""
+            mean, low, high = mean_curves(row["records"], "train_loss")
+            loss[prefix + "training loss"] = mean
+            loss_bands[prefix + "training loss"] = (low, high)
+            styles[prefix + "training loss"] = {"color": colour}
+            for split, metric, line in (("training", "train_acc", "-"),
+                                        ("validation", "dev_acc", "--")):
+                mean, low, high = mean_curves(row["records"], metric)
+                accuracy[prefix + split] = mean
+                accuracy_bands[prefix + split] = (low, high)
+                styles[prefix + split] = {"color": colour, "linestyle": line}
+        paths.append(utils.plot(loss, "Training loss (cross-entropy)",
+                                os.path.join(output, f"{group}-loss.pdf"),
+                                f"{title}: training loss", bands=loss_bands, styles=styles))
+        paths.append(utils.plot(accuracy, "Accuracy", os.path.join(output, f"{group}-accuracy.pdf"),
+                                f"{title}: accuracy", bands=accuracy_bands, styles=styles))
     return paths
 
 
-def write_summary(output, epochs=20, seed=42, figures=True):
-    """Write summary.csv, summary.tex, best.json (and the figures) from the records."""
-    rows = summary_rows(output, epochs, seed)
-    best = best_runs(rows)
-    utils.atomic_write_bytes(os.path.join(output, "summary.csv"), csv_text(rows).encode())
-    utils.atomic_write_bytes(os.path.join(output, "summary.tex"),
-                             latex_table(rows, best).encode())
-    best_keys = {group: row["key"] for group, row in best.items()}
-    utils.atomic_write_bytes(os.path.join(output, "best.json"),
-                             (json.dumps(best_keys, indent=1, sort_keys=True) + "\n").encode())
+def write_summary(seeds, epochs, output, figures=True):
+    """Write summary.json, summary.csv, summary.tex (and the figures) from the records."""
+    rows = summarise(seeds, epochs, output)
+    summary = [{k: v for k, v in row.items() if k != "records"} for row in rows]
+    files = {"summary.json": json.dumps(summary, indent=1) + "\n", "summary.csv": csv_text(rows),
+             "summary.tex": latex_table(rows)}
+    for name, text in files.items():
+        utils.atomic_write_bytes(os.path.join(output, name), text.encode())
     if figures:
-        plot_groups(rows, best, output)
-        for row in rows:  # each run's own figures, redrawn so that they follow the code
-            for suffix, series, ylabel, title in q4.run_figures(row["record"]):
-                utils.plot(series, ylabel,
-                           os.path.join(output, "runs", f"{row['key']}-{suffix}.pdf"), title)
-    return {"rows": rows, "best": best_keys}
+        group_figures(rows, output)
+    return rows
 
 
-def main():
-    parser = argparse.ArgumentParser(description="Q4 study: all runs, summary and figures.")
-    parser.add_argument("-data", default=utils.FASHION_PATH)
-    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q4"))
-    parser.add_argument("-epochs", type=utils.EPOCHS, default=20)
-    parser.add_argument("-workers", type=utils.number(int, 1, 64), default=os.cpu_count() or 1)
+def main(argv=None):
+    parser = utils.parser("Q4 study: every configuration for several seeds; table, figures.")
+    parser.add_argument("-seeds", type=utils.SEED, nargs="+", default=[42, 43, 44],
+                        help="seeds to train each configuration with")
+    parser.add_argument("-epochs", type=utils.EPOCHS, default=20, help="epochs of every run")
+    parser.add_argument("-workers", type=utils.number(int, 1, 64), default=os.cpu_count() or 1,
+                        help="runs at a time (one thread each)")
+    parser.add_argument("-data", default=utils.FASHION_PATH, help="the Fashion-MNIST .npz")
+    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q4"),
+                        help="folder for runs/, logs/, the summary and the figures")
     parser.add_argument("-summary_only", action="store_true",
-                        help="rebuild the table and figures from existing records, no training")
-    opt = parser.parse_args()
-    if opt.summary_only:
-        summary = write_summary(opt.output, opt.epochs)
-    else:
-        summary = run_study(opt.data, opt.output, opt.epochs, opt.workers)
-    print(f"best runs (final validation accuracy): {summary['best']}")
-    print(f"wrote {opt.output}/summary.csv, summary.tex, best.json and the figures")
+                        help="rebuild the summary and figures from existing records, no training")
+    opt = parser.parse_args(argv)
+    if not opt.summary_only:
+        utils.check_output_folder(opt.output)
+        utils.load_classification_data(path=opt.data)  # a bad file fails here, not in 36 runs
+        run_study(opt.seeds, opt.epochs, opt.workers, opt.output, os.path.abspath(opt.data))
+    rows = write_summary(opt.seeds, opt.epochs, opt.output)
+    for row in rows:
+        if row.get("verdict") == "best":
+            s = row["dev_acc"]
+            print(f"best of {row['group']}: {row['varied']} (validation {s['mean']:.4f} "
+                  f"+- {s['std']:.4f} over {len(row['seeds'])} seeds)")
+    print(f"wrote {opt.output}/summary.json, summary.csv, summary.tex and the figures")
     return 0
 
 
 if __name__ == "__main__":
-    utils.run_main(main, "interrupted; finished runs are kept, rerun to resume")
+    utils.exit_on_ctrl_c("interrupted; finished runs are kept, rerun to resume")
+    utils.run_main(main)
