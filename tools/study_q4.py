@@ -42,6 +42,7 @@ sys.path.insert(0, ROOT)
 import utils  # noqa: E402
 
 SCRIPT = os.path.join(ROOT, "hw1-q4.py")
+SEEDS, EPOCHS = (42, 43, 44), 20  # seed 42: the run the assignment asks for
 GROUPS = {"q4_1": "Q4.1 logistic regression", "q4_2": "Q4.2 one hidden layer",
           "q4_3": "Q4.3 two and three hidden layers"}
 # (group, what is varied, the flags that differ from hw1-q4.py's defaults)
@@ -261,9 +262,9 @@ def write_summary(seeds, epochs, output, figures=True):
 
 def main(argv=None):
     parser = utils.parser("Q4 study: every configuration for several seeds; table, figures.")
-    parser.add_argument("-seeds", type=utils.SEED, nargs="+", default=[42, 43, 44],
+    parser.add_argument("-seeds", type=utils.SEED, nargs="+", default=list(SEEDS),
                         help="seeds to train each configuration with")
-    parser.add_argument("-epochs", type=utils.EPOCHS, default=20, help="epochs of every run")
+    parser.add_argument("-epochs", type=utils.EPOCHS, default=EPOCHS, help="epochs of every run")
     parser.add_argument("-workers", type=utils.number(int, 1, 64), default=os.cpu_count() or 1,
                         help="runs at a time (one thread each)")
     parser.add_argument("-data", default=utils.FASHION_PATH, help="the Fashion-MNIST .npz")
