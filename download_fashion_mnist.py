@@ -22,7 +22,7 @@ import zlib
 
 import numpy as np
 
-from utils import FASHION_PATH, ROOT, atomic_file, run_main
+from utils import FASHION_PATH, ROOT, UserError, atomic_file, run_main
 
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -150,8 +150,8 @@ def main(argv=None):
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except OSError as exc:  # the output: a folder, no permission, disk full
-        print(f"error: cannot write {args.output} ({exc.strerror or exc}); "
+    except (OSError, UserError) as exc:  # the output: a folder, no permission, disk full
+        print(f"error: cannot write {args.output} ({getattr(exc, 'strerror', None) or exc}); "
               "fix: pass a writable file path with --output", file=sys.stderr)
         return 1
     sizes = ", ".join(f"{k} {v.shape}" for k, v in arrays.items() if k.startswith("X"))

@@ -168,7 +168,8 @@ def main(argv=None):
                 model.train_epoch(X_train[order], y_train[order], opt.learning_rate)
             except utils.Diverged as exc:
                 diverged = {"epoch": epoch, "step": exc.step, "message": exc.message}
-                print(f"seed {seed}: diverged at epoch {epoch}, example {exc.step}: {exc.message}")
+                print(("" if opt.seeds == 1 else f"seed {seed} | ")
+                      + f"diverged at epoch {epoch}, example {exc.step}: {exc.message}")
                 break
             with np.errstate(over="ignore", invalid="ignore"):
                 metrics = {"train_rmse": model.evaluate(X_train, y_train),

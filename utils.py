@@ -305,7 +305,7 @@ def run_name(config, parser):
     """A run's file name: its model, then every flag whose value differs from the parser's
     default in alphabetical order, e.g. "mlp", "mlp-layers=2-seed=43". Runs with different flags
     get different names."""
-    changed = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+    changed = [f"{k}={v:g}" if isinstance(v, float) and float(f"{v:g}") == v else f"{k}={v}"
                for k, v in sorted(config.items()) if k != "model" and v != parser.get_default(k)]
     return "-".join([config["model"]] + changed)
 

@@ -1,15 +1,69 @@
-"""Shared test helpers: import the dash-named question scripts as modules."""
+"""Shared test helpers: the scripts as modules, tiny data files, the command line in-process."""
 import os
+import signal
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import utils  # noqa: E402
 from utils import load_script  # noqa: E402,F401 (the tests import it from here)
 
+SCRIPTS = {"q2": "hw1-q2.py", "q3": "hw1-q3.py", "q4": "hw1-q4.py"}
 
-@pytest.fixture(scope="session")
-def root():
-    return ROOT
+
+def script(question):
+    """The question's script as a module; Q4 needs torch (its tests skip without it)."""
+    if question == "q4":
+        pytest.importorskip("torch")
+    return load_script(SCRIPTS[question])
+
+
+def write_fashion(path, n=(60, 20, 20), seed=0):
+    """A Fashion-MNIST-shaped .npz: n train / dev / test rows of 784 pixels / 256, labels 0-9."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, rows in zip(("train", "dev", "test"), n):
+        pixels = rng.integers(0, 256, (rows, 784)) * (rng.random((rows, 784)) < 0.5)
+        arrays["X" + split] = pixels / 256
+        arrays["y" + split] = rng.integers(0, 10, rows)
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def write_ames(path, n=40, seed=0):
+    """An Ames-shaped .npz (348 columns, y a column of log prices): n train and n test rows."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split in ("train", "test"):
+        X = rng.normal(0, 0.05, (n, 348))
+        arrays["X" + split] = X
+        arrays["y" + split] = (12 + X[:, :5].sum(axis=1, keepdims=True)
+                               + 0.05 * rng.normal(size=(n, 1)))
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def data_for(question, tmp_path):
+    """A tiny data file for the question's script."""
+    if question == "q2":
+        return write_ames(tmp_path / "ames.npz")
+    return write_fashion(tmp_path / "fashion.npz")
+
+
+def run_cli(module, argv):
+    """module.main(argv) the way the command line runs it (utils.run_main): the exit status."""
+    with pytest.raises(SystemExit) as exit_:
+        utils.run_main(lambda: module.main([str(a) for a in argv]))
+    return exit_.value.code
+
+
+@pytest.fixture(autouse=True)
+def restore_sigint():
+    """run_main installs the scripts' Ctrl-C handler: pytest gets its own back after each test."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)

@@ -1,40 +1,32 @@
-"""Every way a data file can be broken ends with one line naming the file and the fix.
-
-Both loaders, each kind of damage, on small synthetic files written into tmp_path. A
-`utils.DataError` is a SystemExit whose code is the message: Python prints it as one line on
-stderr and exits with status 1, no traceback. The last tests check that through a script's
-command line.
-"""
+"""The data: the loaders' layout, every way a file can be broken (one table per loader), and the
+committed ames.npz."""
+import hashlib
 import io
+import os
 import struct
-import subprocess
-import sys
 import zipfile
-import zlib
 
 import numpy as np
 import pytest
 
 import utils
-from conftest import ROOT
-
-REGRESSION = (utils.load_regression_data, ("train", "test"), 348,  # the course file's width
-              utils.AMES_FIX)
-CLASSIFICATION = (utils.load_classification_data, ("train", "dev", "test"),
-                  utils.FASHION_FEATURES, utils.FASHION_FIX)
-LOADERS = {"regression": REGRESSION, "classification": CLASSIFICATION}
+from conftest import ROOT, write_ames, write_fashion
 
 
-def valid_arrays(kind, n=6):
-    """The smallest file each loader accepts: n rows per split."""
-    _, splits, features, _ = LOADERS[kind]
-    rng = np.random.default_rng(0)
-    arrays = {}
-    for split in splits:
-        arrays["X" + split] = rng.random((n, features))
-        arrays["y" + split] = (rng.integers(0, 10, n) if kind == "classification"
-                               else rng.normal(12, 0.4, n))
-    return arrays
+def test_the_loaders_append_the_bias_as_the_last_column(tmp_path):
+    with np.load(write_ames(tmp_path / "a.npz")) as arrays:
+        X = arrays["Xtrain"]
+    data = utils.load_regression_data(bias=True, path=str(tmp_path / "a.npz"))
+    assert data["train"][0].shape == (40, 349) and data["train"][1].shape == (40,)
+    np.testing.assert_array_equal(data["train"][0], np.hstack([X, np.ones((40, 1))]))
+    assert utils.load_regression_data(path=str(tmp_path / "a.npz"))["test"][0].shape == (40, 348)
+
+    path = write_fashion(tmp_path / "f.npz")
+    data = utils.load_classification_data(bias=True, path=path, dtype=np.float32)
+    assert [(X.shape, X.dtype, y.dtype) for X, y in data.values()] == [
+        ((n, 785), np.float32, np.int64) for n in (60, 20, 20)]
+    assert (data["dev"][0][:, -1] == 1).all()
+    assert utils.load_classification_data(path=path)["test"][0].shape == (20, 784)
 
 
 def corrupt_member(data, member="Xtrain.npy"):
@@ -48,134 +40,77 @@ def corrupt_member(data, member="Xtrain.npy"):
     return bytes(data)
 
 
-def damaged(kind, damage, path):
-    """Write a file with one kind of damage at `path` (a pathlib.Path)."""
-    arrays = valid_arrays(kind)
-    if damage == "empty":
-        path.write_bytes(b"")
-        return
-    if damage == "npy_not_npz":
-        with open(path, "wb") as f:
-            np.save(f, arrays["Xtrain"])
-        return
-    if damage in ("missing", "truncated", "not_a_zip", "corrupted_member"):
+def npy(data):
+    """An .npy file, not an .npz: what np.load would read without complaint."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    return buffer.getvalue()
+
+
+FILE_DAMAGE = {  # damage to the file's bytes (None: no file)
+    "missing": None, "empty": lambda data: b"", "truncated": lambda data: data[:len(data) // 2],
+    "not_a_zip": lambda data: np.random.default_rng(1).bytes(len(data)), "npy_not_npz": npy,
+    "corrupted_member": corrupt_member}
+ARRAY_DAMAGE = {  # damage to the arrays of a valid file
+    "wrong_keys": lambda a: a.update(X_train=a.pop("Xtrain")),
+    "wrong_columns": lambda a: a.update(Xtest=a["Xtest"][:, :-1]),
+    "y_two_columns": lambda a: a.update(ytrain=np.hstack([a["ytrain"].reshape(-1, 1)] * 2)),
+    "empty_split": lambda a: a.update(Xtest=a["Xtest"][:0], ytest=a["ytest"][:0]),
+    "strings": lambda a: a.update(ytrain=a["ytrain"].astype(str)),
+    "objects": lambda a: a.update(Xtrain=a["Xtrain"].astype(object)),  # pickled: never loaded
+    "nan": lambda a: a["Xtrain"].__setitem__((2, 3), np.nan),
+    "inf": lambda a: a["Xtest"].__setitem__((0, 0), -np.inf),
+    "row_counts": lambda a: a.update(ytest=a["ytest"][:-1])}
+LABEL_DAMAGE = {  # Fashion-MNIST's labels are classes 0..9
+    "label_10": lambda a: a["ydev"].__setitem__(1, 10),
+    "label_minus_1": lambda a: a["ytest"].__setitem__(0, -1),
+    "float_labels": lambda a: a.update(ytrain=a["ytrain"] + 0.5)}
+
+
+def check_broken(path, damage, load, fix):
+    """The file at `path`, damaged: the loader's error is one line naming it and the fix."""
+    with np.load(path) as valid:
+        arrays = dict(valid)
+    if damage in FILE_DAMAGE:
         np.savez_compressed(path, **arrays)
-        data = path.read_bytes()
-        if damage == "missing":
+        if FILE_DAMAGE[damage] is None:
             path.unlink()
-        elif damage == "truncated":
-            path.write_bytes(data[:len(data) // 2])
-        elif damage == "not_a_zip":
-            path.write_bytes(np.random.default_rng(1).bytes(len(data)))
         else:
-            path.write_bytes(corrupt_member(data))
-        return
-    if damage == "wrong_keys":
-        arrays["X_train"] = arrays.pop("Xtrain")
-    elif damage == "wrong_shape_X":
-        arrays["Xtest"] = arrays["Xtest"][:, :-1]
-    elif damage == "wrong_shape_y":
-        arrays["ytrain"] = np.stack([arrays["ytrain"]] * 2, axis=1)
-    elif damage == "empty_split":
-        arrays["Xtest"], arrays["ytest"] = arrays["Xtest"][:0], arrays["ytest"][:0]
-    elif damage == "strings":
-        arrays["ytrain"] = arrays["ytrain"].astype(str)
-    elif damage == "objects":  # saved with a pickle: the loaders never unpickle
-        arrays["Xtrain"] = arrays["Xtrain"].astype(object)
-    elif damage == "nan":
-        arrays["Xtrain"][2, 3] = np.nan
-    elif damage == "inf":
-        arrays["Xtest"][0, 0] = -np.inf
-    elif damage == "row_counts":
-        arrays["ytest"] = arrays["ytest"][:-1]
-    elif damage == "labels":
-        arrays["ydev"][1] = 10
-    elif damage == "negative_labels":
-        arrays["ytest"][0] = -1
-    elif damage == "float_labels":
-        arrays["ytrain"] = arrays["ytrain"] + 0.5
+            path.write_bytes(FILE_DAMAGE[damage](path.read_bytes()))
     else:
-        raise ValueError(damage)
-    np.savez(path, **arrays)
-
-
-COMMON = ["missing", "empty", "truncated", "not_a_zip", "npy_not_npz", "corrupted_member",
-          "wrong_keys", "wrong_shape_X", "wrong_shape_y", "empty_split", "strings", "objects",
-          "nan", "inf", "row_counts"]
-CASES = ([("regression", d) for d in COMMON]
-         + [("classification", d) for d in COMMON + ["labels", "negative_labels", "float_labels"]])
-
-
-def one_line_error(exc, path, fix):
-    """The checks on a DataError: exit status 1, one line naming the file and the fix."""
-    assert isinstance(exc, utils.DataError), type(exc)
-    message = exc.code  # what Python prints on stderr; a str code means exit status 1
-    assert isinstance(message, str) and "\n" not in message, repr(message)
-    assert message.startswith(f"error: {path}") and message.endswith(f"; fix: {fix}"), message
-    return message
-
-
-def test_the_fixes_name_the_course_file_and_the_download():
-    assert "../shared/data/ames/ames.npz" in utils.AMES_FIX
-    assert "python download_fashion_mnist.py" in utils.FASHION_FIX
-
-
-@pytest.mark.parametrize("kind", LOADERS)
-def test_the_valid_baseline_loads(tmp_path, kind):
-    load, splits, features, _ = LOADERS[kind]
-    path = tmp_path / "data.npz"
-    np.savez_compressed(path, **valid_arrays(kind))
-    data = load(path=str(path))
-    assert sorted(data) == sorted(splits)
-    assert all(X.shape == (6, features) and y.shape == (6,) for X, y in data.values())
-
-
-def test_the_corrupted_member_really_breaks_zlib(tmp_path):
-    """Without the guard, the corrupted member fails inside zlib (or zipfile's CRC check)."""
-    path = tmp_path / "data.npz"
-    damaged("regression", "corrupted_member", path)
-    with np.load(path) as data:  # the zip's directory is intact: the file opens
-        assert "Xtrain" in data.files
-        with pytest.raises((zlib.error, zipfile.BadZipFile)):
-            data["Xtrain"]
-
-
-@pytest.mark.parametrize("kind, damage", CASES)
-def test_a_broken_file_ends_with_one_line_naming_it_and_the_fix(tmp_path, kind, damage):
-    load, _, _, fix = LOADERS[kind]
-    path = tmp_path / "data.npz"
-    damaged(kind, damage, path)
-    with pytest.raises(SystemExit) as info:
+        {**ARRAY_DAMAGE, **LABEL_DAMAGE}[damage](arrays)
+        np.savez(path, **arrays)
+    with pytest.raises(utils.DataError) as info:
         load(path=str(path))
-    message = one_line_error(info.value, path, fix)
+    message = str(info.value)
+    assert isinstance(info.value, Exception) and "\n" not in message  # not a SystemExit
+    assert message.startswith(str(path)) and message.endswith(f"; fix: {fix}"), message
     if damage in ("empty", "not_a_zip", "npy_not_npz"):  # not numpy's advice to unpickle it
         assert "not a .npz file" in message and "pickle" not in message, message
 
 
-# ------------------------------------------------------------------ through a command line
-
-def run(args, cwd=ROOT, timeout=120):
-    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-@pytest.mark.parametrize("damage", ["corrupted_member", "nan"])
-def test_a_script_prints_one_line_and_exits_1(tmp_path, damage):
+@pytest.mark.parametrize("damage", [*FILE_DAMAGE, *ARRAY_DAMAGE])
+def test_a_broken_ames_file_is_one_line_naming_it_and_the_fix(tmp_path, damage):
     path = tmp_path / "ames.npz"
-    damaged("regression", damage, path)
-    out = run(["hw1-q2.py", "linear_regression", "-data", path, "-epochs", "1",
-               "-output", str(tmp_path / "out")])
-    assert out.returncode == 1, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {path}"), out.stderr
-    assert "fix: " in lines[0] and "Traceback" not in out.stderr
-    assert not (tmp_path / "out").exists()
+    write_ames(path)
+    check_broken(path, damage, utils.load_regression_data, utils.AMES_FIX)
 
 
-def test_a_loader_run_directly_prints_one_line_and_exits_1(tmp_path):
-    path = tmp_path / "Fashion-MNIST.npz"
-    damaged("classification", "labels", path)
-    out = run(["-c", f"import utils; utils.load_classification_data(path={str(path)!r})"])
-    assert out.returncode == 1
-    assert out.stderr.strip().splitlines() == [out.stderr.strip()]
-    assert out.stderr.startswith(f"error: {path}: ydev")
+@pytest.mark.parametrize("damage", [*FILE_DAMAGE, *ARRAY_DAMAGE, *LABEL_DAMAGE])
+def test_a_broken_fashion_file_is_one_line_naming_it_and_the_fix(tmp_path, damage):
+    path = tmp_path / "f.npz"
+    write_fashion(path)
+    check_broken(path, damage, utils.load_classification_data, utils.FASHION_FIX)
+
+
+def test_the_fixes_say_where_the_files_come_from():
+    assert "../shared/data/ames/ames.npz" in utils.AMES_FIX
+    assert "python download_fashion_mnist.py" in utils.FASHION_FIX
+
+
+def test_committed_ames_is_the_courses_file():
+    """ames.npz is the course's file byte for byte (../shared/data/ames/README.md)."""
+    with open(os.path.join(ROOT, "ames.npz"), "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    assert digest == "131656074fe19ae3864c355aacbf350f6f0a3d40e90b1fcca7dd0f271e1f0598"
+

@@ -1,0 +1,350 @@
+"""The three scripts' command lines, each behaviour one table across them: what a run prints and
+writes, its record and file name, divergence, bad flags, -h, an unwritable output folder, a full
+disk, a missing data file, another working folder, Ctrl-C.
+
+Each script runs in-process (utils.run_main, as its __main__ does) on tiny synthetic files,
+except where a fresh process is the point (another working folder, Ctrl-C).
+"""
+import errno
+import io
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+import utils
+from conftest import ROOT, SCRIPTS, data_for, run_cli, script, write_fashion
+
+METRICS = r"((?: \| [a-z_]+ \d+\.\d{4})+)"  # " | name 0.1234" once or more
+EPOCH_LINE = re.compile(r"(seed \d+ \| )?epoch +(\d+)/(\d+)" + METRICS + r" \| \d+\.\d s")
+FINAL_LINE = re.compile(r"final" + METRICS + r" \| \d+\.\d s \| (\S+)")
+
+
+def metrics(text):
+    """' | train_loss 0.1234 | dev_acc 0.5000' -> {'train_loss': '0.1234', 'dev_acc': '0.5000'}"""
+    return dict(re.findall(r" \| ([a-z_]+) (\d+\.\d{4})", text))
+
+
+# (question, arguments, the run's name, its config's flags, its figures). Every run also has
+# -epochs 2 -seed 7; flags that do not apply to the model are in neither its record nor its name.
+RUNS = [
+    ("q2", ["linear_regression", "-hidden_size", 8], "linear_regression-epochs=2-seed=7",
+     {"epochs", "learning_rate", "seed"}, ["distance", "rmse"]),
+    ("q2", ["nn", "-hidden_size", 8], "nn-epochs=2-hidden_size=8-seed=7",
+     {"epochs", "learning_rate", "hidden_size", "seed"}, ["rmse"]),
+    ("q2", ["nn", "-hidden_size", 8, "-seeds", 2], "nn-epochs=2-hidden_size=8-seed=7-seeds=2",
+     {"epochs", "learning_rate", "hidden_size", "seed", "seeds"}, ["test", "train"]),
+    ("q3", ["perceptron", "-learning_rate", 0.5, "-layers", 2], "perceptron-epochs=2-seed=7",
+     {"epochs", "seed"}, ["accuracy", "loss"]),
+    ("q3", ["logistic_regression", "-hidden_size", 16], "logistic_regression-epochs=2-seed=7",
+     {"epochs", "seed", "learning_rate"}, ["accuracy", "loss"]),
+    ("q3", ["mlp", "-hidden_size", 16, "-layers", 2],
+     "mlp-epochs=2-hidden_size=16-layers=2-seed=7",
+     {"epochs", "seed", "learning_rate", "hidden_size", "layers"}, ["accuracy", "loss"]),
+    ("q4", ["logistic_regression", "-hidden_size", 16, "-dropout", 0.5],
+     "logistic_regression-epochs=2-seed=7",
+     {"epochs", "batch_size", "learning_rate", "l2_decay", "optimizer", "seed"},
+     ["accuracy", "loss"]),
+    ("q4", ["mlp", "-hidden_size", 16, "-batch_size", 4],
+     "mlp-batch_size=4-epochs=2-hidden_size=16-seed=7",
+     {"epochs", "batch_size", "learning_rate", "l2_decay", "optimizer", "seed", "hidden_size",
+      "layers", "dropout", "activation"}, ["accuracy", "loss"]),
+]
+
+
+@pytest.mark.parametrize("question, argv, name, flags, figures", RUNS,
+                         ids=[f"{r[0]}-{r[2]}" for r in RUNS])
+def test_a_run_prints_its_epochs_and_writes_its_record_and_figures(
+        tmp_path, capsys, question, argv, name, flags, figures):
+    out = tmp_path / "out"
+    argv = [*argv, "-epochs", 2, "-seed", 7, "-data", data_for(question, tmp_path), "-output", out]
+    assert run_cli(script(question), argv) == 0
+    # The name: the model, then every flag that differs from its default, alphabetically.
+    record_path = out / f"{name}.json"
+    assert sorted(os.listdir(out)) == sorted([record_path.name] + [
+        f"{name}-{suffix}.pdf" for suffix in figures])
+    assert all((out / f"{name}-{suffix}.pdf").read_bytes()[:5] == b"%PDF-" for suffix in figures)
+    record = json.loads(record_path.read_text())
+    assert set(record["config"]) == flags | {"model"} and record["config"]["seed"] == 7
+    # One line per epoch with the epoch's metrics as recorded, then the final line.
+    runs = record.get("runs", [record])
+    assert all(run["status"] == "ok" for run in runs)
+    rows = [row for run in runs for row in run["epochs"]]
+    *epoch_lines, last = capsys.readouterr().out.splitlines()
+    assert len(epoch_lines) == len(rows) == 2 * len(runs)
+    for line, row in zip(epoch_lines, rows):
+        match = EPOCH_LINE.fullmatch(line)
+        assert match and (int(match[2]), int(match[3])) == (row["epoch"], 2), line
+        assert metrics(match[4]) == {k: f"{v:.4f}" for k, v in row.items()
+                                     if k not in ("epoch", "seconds")}
+    match = FINAL_LINE.fullmatch(last)
+    assert match and match[2] == str(record_path), last
+    final = record.get("final") or {f"{k}_median": record["summary"][k]["median"]
+                                    for k in ("train_rmse", "test_rmse")}  # a seed study
+    assert metrics(match[1]) == {k: f"{v:.4f}" for k, v in final.items() if isinstance(v, float)}
+
+
+SEED_RUNS = [("q2", ["nn", "-hidden_size", 5]), ("q3", ["mlp", "-hidden_size", 16]),
+             ("q4", ["mlp", "-hidden_size", 16])]
+
+
+@pytest.mark.parametrize("question, argv", SEED_RUNS, ids=[r[0] for r in SEED_RUNS])
+def test_the_same_seed_gives_the_same_numbers(tmp_path, monkeypatch, question, argv):
+    monkeypatch.setattr(utils, "plot", lambda *args, **kwargs: None)
+    data = data_for(question, tmp_path)
+    records = []
+    for i, seed in enumerate((3, 3, 4)):
+        run_cli(script(question), [*argv, "-epochs", 2, "-seed", seed, "-data", data,
+                                   "-output", tmp_path / str(i)])
+        (path,) = (tmp_path / str(i)).glob("*.json")
+        record = json.loads(path.read_text())
+        records.append(([{**row, "seconds": 0} for row in record["epochs"]], record["final"]))
+    assert records[0] == records[1] != records[2]
+
+
+@pytest.mark.parametrize("question, model, patch", [
+    ("q2", "linear_regression", "LinearRegression.update_weight"),
+    ("q3", "logistic_regression", "LogisticRegression.update_weight"),
+    ("q4", "logistic_regression", "train_batch")])
+def test_a_diverged_run_stops_and_records_where(tmp_path, capsys, monkeypatch, question, model,
+                                               patch):
+    module = script(question)
+    owner, _, name = patch.rpartition(".")
+    monkeypatch.setattr(getattr(module, owner) if owner else module, name,
+                        lambda *args, **kwargs: float("nan"))
+    out = tmp_path / "out"
+    assert run_cli(module, [model, "-epochs", 2, "-data", data_for(question, tmp_path),
+                            "-output", out]) == 0
+    (path,) = out.glob("*.json")
+    record = json.loads(path.read_text())
+    assert record["status"] == "diverged" and record["epochs"] == []
+    assert (record["diverged_at"]["epoch"], record["diverged_at"]["step"]) == (1, 1)
+    assert record["final"].get("test_acc") is None and record["final"].get("train_rmse") is None
+    printed = capsys.readouterr().out
+    assert re.search(r"^(seed 42: )?diverged at epoch 1, (example|batch) 1: ", printed, re.M)
+    assert "epoch 1/2" not in printed
+
+
+# ---------------------------------------------------------------------------------------------
+# Run names
+
+FULL = {"q2": RUNS[2], "q3": RUNS[5], "q4": RUNS[7]}  # a model of each script with every flag
+
+
+@pytest.mark.parametrize("question", FULL)
+def test_runs_differing_in_any_flag_get_distinct_names(question):
+    parser = script(question).build_parser()
+    _, (model, *_), _, flags, _ = FULL[question]
+    base = {"model": model, **{flag: parser.get_default(flag) for flag in flags}}
+    assert utils.run_name(base, parser) == model
+    choices = {action.dest: action.choices for action in parser._actions}
+    configs = []
+    for flag, default in list(base.items())[1:]:
+        if choices[flag]:
+            values = [c for c in choices[flag] if c != default]
+        elif isinstance(default, int):
+            values = [default + 1, default + 2]
+        else:  # values that print alike at six significant digits
+            values = [default + 0.25, default + 0.25 + 1e-9]
+        configs += [dict(base, **{flag: value}) for value in values]
+    configs.append(dict(base, epochs=base["epochs"] + 1, seed=base["seed"] + 1))
+    names = {utils.run_name(config, parser) for config in configs}
+    assert len(names) == len(configs) and model not in names
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad flags, -h and the default paths
+
+FLOAT_LR, INT_1 = "must be a float in (0, 10], got", "must be an int in [1, 10000], got '0'"
+BAD_FLAGS = [  # (question, arguments, the error after "argument ")
+    ("q2", ["svm"], "model: invalid choice: 'svm'"),
+    ("q2", ["nn", "-learning_rate", "inf"], f"-learning_rate: {FLOAT_LR} 'inf'"),
+    ("q2", ["nn", "-learning_rate", "nan"], f"-learning_rate: {FLOAT_LR} 'nan'"),
+    ("q2", ["nn", "-learning_rate", "0"], f"-learning_rate: {FLOAT_LR} '0'"),
+    ("q2", ["nn", "-hidden_size", "0"], f"-hidden_size: {INT_1}"),
+    ("q2", ["nn", "-seeds", "0"], "-seeds: must be an int in [1, 1000], got '0'"),
+    ("q3", ["mlp", "-learning_rate", "1e300"], f"-learning_rate: {FLOAT_LR} '1e300'"),
+    ("q3", ["mlp", "-learning_rate", "fast"], "-learning_rate: invalid float value: 'fast'"),
+    ("q3", ["mlp", "-epochs", "0"], f"-epochs: {INT_1}"),
+    ("q3", ["mlp", "-epochs", "1e3"], "-epochs: invalid int value: '1e3'"),
+    ("q3", ["mlp", "-layers", "0"], "-layers: must be an int in [1, 100], got '0'"),
+    ("q3", ["mlp", "-seed", "-1"], "-seed: must be an int in [0, 4.29497e+09], got '-1'"),
+    ("q4", ["cnn"], "model: invalid choice: 'cnn'"),
+    ("q4", ["mlp", "-dropout", "1"], "-dropout: must be a float in [0, 1), got '1'"),
+    ("q4", ["mlp", "-l2_decay", "-0.1"], "-l2_decay: must be a float in [0, 10], got '-0.1'"),
+    ("q4", ["mlp", "-batch_size", "0"], "-batch_size: must be an int in [1, 50000], got '0'"),
+    ("q4", ["mlp", "-threads", "0"], "-threads: must be an int in [1, 256], got '0'"),
+    ("q4", ["mlp", "-activation", "sigmoid"], "-activation: invalid choice: 'sigmoid'"),
+    ("q4", ["mlp", "-optimizer", "rmsprop"], "-optimizer: invalid choice: 'rmsprop'"),
+]
+
+
+@pytest.mark.parametrize("question, argv, message", BAD_FLAGS,
+                         ids=[f"{q}-{' '.join(a)}" for q, a, _ in BAD_FLAGS])
+def test_a_bad_flag_ends_with_the_usage_line_before_any_work(tmp_path, capsys, question, argv,
+                                                            message):
+    with pytest.raises(SystemExit) as exit_:
+        script(question).main([*argv, "-output", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 2 and out == ""
+    assert err.startswith("usage:") and f"error: argument {message}" in err.splitlines()[-1]
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("question, epochs, data", [("q2", 150, "ames.npz"),
+                                                    ("q3", 20, "Fashion-MNIST.npz"),
+                                                    ("q4", 20, "Fashion-MNIST.npz")])
+def test_help_shows_every_default_and_the_defaults_are_in_the_project(capsys, question, epochs,
+                                                                      data):
+    module = script(question)
+    with pytest.raises(SystemExit) as exit_:
+        module.main(["-h"])
+    text = " ".join(re.sub(r"-\n\s+", "-", capsys.readouterr().out).split())  # unwrapped
+    assert exit_.value.code == 0 and f"(default: {epochs})" in text
+    parser = module.build_parser()
+    for action in parser._actions:
+        if action.option_strings and action.dest != "help":
+            assert f"(default: {action.default})" in text, action.dest
+    # Wherever the command runs from: the project's data file and its runs/ folder.
+    assert parser.get_default("data") == os.path.join(ROOT, data)
+    assert parser.get_default("output") == os.path.join(ROOT, "runs", question)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files: the output folder, a full disk, the data, the working folder
+
+def files_under(folder):
+    return sorted(os.path.join(d, f) for d, dirs, files in os.walk(folder) for f in dirs + files)
+
+
+MODEL = {"q2": "linear_regression", "q3": "perceptron", "q4": "logistic_regression"}
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "a_file", "read_only", "proc"])
+@pytest.mark.parametrize("question", SCRIPTS)
+def test_an_unwritable_output_folder_ends_before_any_epoch(tmp_path, capsys, monkeypatch,
+                                                          question, where):
+    data = data_for(question, tmp_path)
+    (tmp_path / "file").write_text("")
+    folder = {"under_a_file": tmp_path / "file" / "out", "a_file": tmp_path / "file",
+              "read_only": tmp_path / "read-only", "proc": "/proc/x"}[where]
+    if where == "read_only":  # root may write anywhere: the folder refuses files instead
+        folder.mkdir()
+        real = tempfile.TemporaryFile
+
+        def refuse(*args, dir=None, **kwargs):
+            if dir == str(folder):
+                raise PermissionError(errno.EACCES, "Permission denied", dir)
+            return real(*args, dir=dir, **kwargs)
+        monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    before = files_under(tmp_path)
+    assert run_cli(script(question), [MODEL[question], "-data", data, "-output", folder]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"error: cannot write to the output folder {folder} (")
+    assert len(err.splitlines()) == 1
+    assert files_under(tmp_path) == before
+
+
+class FullDisk(io.BufferedWriter):
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("question", SCRIPTS)
+def test_a_full_disk_while_saving_is_one_line_and_leaves_no_file(tmp_path, capsys, monkeypatch,
+                                                                 question):
+    monkeypatch.setattr(os, "fdopen", lambda fd, *args, **kwargs: FullDisk(io.FileIO(fd, "w")))
+    out = tmp_path / "out"
+    argv = [MODEL[question], "-epochs", 1, "-data", data_for(question, tmp_path), "-output", out]
+    assert run_cli(script(question), argv) == 1
+    printed, err = capsys.readouterr()
+    assert err.startswith(f"error: no space left on device writing {out}{os.sep}")
+    assert len(err.splitlines()) == 1 and "final" not in printed
+    assert os.listdir(out) == []  # no record, no figure, no temporary file
+
+
+@pytest.mark.parametrize("question", SCRIPTS)
+def test_a_missing_data_file_is_named_by_its_absolute_path(tmp_path, capsys, monkeypatch,
+                                                           question):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(script(question), [MODEL[question], "-data", "missing.npz",
+                                      "-output", "out"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"error: {tmp_path / 'missing.npz'} not found; fix: ")
+
+
+def test_run_from_another_folder_the_script_finds_the_projects_data(tmp_path):
+    """The course's ames.npz by default; -output relative to where the command runs."""
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "hw1-q2.py"), "linear_regression",
+                           "-epochs", "1", "-output", "out"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    path = os.path.join("out", "linear_regression-epochs=1.json")
+    assert done.stdout.splitlines()[-1].endswith(f" s | {path}")
+    ours = json.loads((tmp_path / path).read_text())
+    with open(os.path.join(ROOT, "results", "q2", "linear_regression.json")) as f:
+        committed = json.load(f)
+    assert ours["epochs"][0]["train_rmse"] == committed["epochs"][0]["train_rmse"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C: one line, exit status 130, no record
+
+def start_q4(tmp_path):
+    """hw1-q4.py training for 10,000 epochs on a tiny file; SIGINT back to its default in the
+    child (a shell running the tests in the background ignores it)."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "hw1-q4.py"), "logistic_regression", "-epochs",
+         "10000", "-data", write_fashion(tmp_path / "f.npz"), "-output", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return proc, out
+
+
+def interrupt(proc):
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+
+
+def test_ctrl_c_while_torch_loads_is_one_line_and_exit_130(tmp_path):
+    torch_folder = os.path.dirname(pytest.importorskip("torch").__file__)
+    if not os.path.exists("/proc/self/maps"):
+        pytest.skip("no /proc to see torch load")
+    proc, out = start_q4(tmp_path)
+    # Interrupted as soon as torch's first library is mapped: its import lasts seconds more.
+    for _ in range(6000):
+        if proc.poll() is not None:
+            break  # it ended: the assertions below say how
+        try:
+            with open(f"/proc/{proc.pid}/maps") as f:
+                if torch_folder in f.read():
+                    break
+        except OSError:
+            break  # it ended: the assertions below say how
+        time.sleep(0.005)
+    stdout, stderr = interrupt(proc)
+    assert (proc.returncode, stderr, stdout) == (130, "interrupted; nothing written\n", "")
+    assert not out.exists()  # main had not started
+
+
+def test_ctrl_c_while_training_is_one_line_exit_130_and_no_record(tmp_path):
+    pytest.importorskip("torch")
+    proc, out = start_q4(tmp_path)
+    ready, _, _ = select.select([proc.stdout], [], [], 120)
+    first = proc.stdout.readline() if ready else ""
+    assert EPOCH_LINE.fullmatch(first.rstrip("\n")), (first, proc.poll())
+    _, stderr = interrupt(proc)
+    assert (proc.returncode, stderr) == (130, "interrupted; nothing written\n")
+    assert os.listdir(out) == []
