@@ -1,27 +1,34 @@
 #!/usr/bin/env python
-"""Why some Q2 network seeds fit the training houses well but the test houses badly, measured.
+"""Q2 extras, measured: where linear SGD's test error comes from, and why some network seeds
+fit the training houses but not the test houses.
 
-    python tools/analyse_q2.py [-study results/q2/nn-seeds.json]
-                               [-linear results/q2/linear_regression.json] [-output runs/q2]
+    python hw1-q2.py linear_regression
+    python hw1-q2.py nn -seeds 10
+    python tools/analyse_q2.py    # reads runs/q2/linear_regression.json and nn-seeds=10.json
 
-Reads the seed study's record, the linear run's record and ames.npz. Per test house it measures
-how far the house lies outside the training data: the Euclidean norm of the amounts by which its
-features exceed the training half's per-feature range (0 inside the range; features are
-standardised, so in standard deviations). A ReLU network is piecewise linear and extrapolates
-linearly, so a house far outside the range can get a wild prediction. The tool retrains the
-seeds it needs per-house predictions for (those whose test RMSE is over twice the study's
-median, and the seed with the lowest test RMSE as a contrast; -all retrains every seed) and
-checks that each retrained seed reproduces its recorded RMSEs. For them, the least-squares
-solution and the linear SGD run it records the test RMSE without the k most outlying houses and
-the share of the squared test error that those houses carry. It also checks the Q2.2(a) story
-from the linear record: SGD's train/test RMSE per epoch against the least-squares solution's.
-Writes analysis.json and analysis-errors.pdf (each house's error against its distance outside
-the training range) to -output.
+By default it reads the two records those commands write in runs/q2/, and ames.npz, and writes
+analysis.json, analysis-seeds.pdf and analysis-errors.pdf to runs/q2/. tools/reproduce.py passes
+-study results/q2/nn-seeds=10.json -linear results/q2/linear_regression.json -output results/q2.
+
+What it measures:
+  * how far each test house lies outside the training data: the Euclidean norm of the amounts
+    by which its features exceed the training half's per-feature range (0 inside the range;
+    the features are standardised, so in standard deviations);
+  * Q2.2(a): it retrains the linear SGD run (checking that it reproduces its record) and
+    records the test RMSE per epoch with and without the 10 most outlying test houses; the
+    directions SGD barely moves along (eigenvalue mu of X^T X / n with n * lr * mu * epochs < 1)
+    and which columns carry them; the least-squares solution without its part along them;
+  * Q2.2(b): it retrains the seeds whose test RMSE is over twice the study's median and the
+    seed with the lowest test RMSE (-all: every seed), checks that each reproduces its recorded
+    final RMSEs exactly, and records for each the test RMSE without the k most outlying houses,
+    the hidden units that are off for every training house, and the test RMSE without them;
+  * analysis-seeds.pdf: every seed's test RMSE per epoch, the badly generalising seeds in
+    colour; analysis-errors.pdf: each test house's error against its distance outside the range.
 """
-import argparse
+import itertools
+import json
 import os
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -31,6 +38,7 @@ import utils  # noqa: E402
 
 q2 = utils.load_script("hw1-q2.py")
 K_OUTLYING = (0, 1, 2, 5, 10, 20)
+RARE = 5  # a one-hot column is rare when its rarer value occurs in at most RARE training houses
 
 
 def outside_training_range(X_train, X_test):
@@ -71,33 +79,107 @@ def rank_correlation(a, b):
     return float(np.corrcoef(rank(a), rank(b))[0, 1])
 
 
-def linear_story(linear):
-    """Q2.2(a): the SGD iterate per epoch against the least-squares solution."""
-    rows, final = linear["epochs"], linear["final"]
+def retrain(model, X, y, epochs, learning_rate, label, after_epoch=None):
+    """hw1-q2.py's epoch loop for `model`, built just after utils.configure_seed(seed) as
+    hw1-q2.py builds it; after_epoch(epoch, model) is called after every epoch."""
+    for epoch in range(1, epochs + 1):
+        order = np.random.permutation(len(y))
+        model.train_epoch(X[order], y[order], learning_rate)
+        if after_epoch:
+            after_epoch(epoch, model)
+        if epoch % 25 == 0 or epoch == epochs:
+            print(f"  {label}: epoch {epoch}/{epochs}", flush=True)
+    return model
+
+
+def check_reproduced(model, data, final, label):
+    """The retrained model's final RMSEs must be the record's, to the last bit."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        got = {f"{split}_rmse": model.evaluate(*data[split]) for split in ("train", "test")}
+    assert got == {k: final[k] for k in got}, f"{label} did not reproduce its record: {got}"
+
+
+def linear_story(linear, data, outlying_order):
+    """Q2.2(a): the SGD run retrained, its test RMSE per epoch with and without the 10 most
+    outlying test houses; the least-squares solution against it; the slow directions."""
+    (X, y), (X_test, y_test) = data["train"], data["test"]
+    config, rows, final = linear["config"], linear["epochs"], linear["final"]
+    epochs, lr = config["epochs"], config["learning_rate"]
+    kept = outlying_order[10:]
+    without_10 = []
+    utils.configure_seed(linear["seed"])
+    sgd = retrain(q2.LinearRegression(X.shape[1]), X, y, epochs, lr,
+                  f"linear SGD, seed {linear['seed']}",
+                  lambda epoch, m: without_10.append(m.evaluate(X_test[kept], y_test[kept])))
+    check_reproduced(sgd, data, final, "the linear SGD run")
+
     tests = [row["test_rmse"] for row in rows]
     best = int(np.argmin(tests))
-    return {"least_squares_train_rmse": final["analytic_train_rmse"],
-            "least_squares_test_rmse": final["analytic_test_rmse"],
-            "sgd_final_train_rmse": final["train_rmse"], "sgd_final_test_rmse": final["test_rmse"],
-            "epochs_sgd_train_above_least_squares": sum(
-                row["train_rmse"] > final["analytic_train_rmse"] for row in rows),
-            "epochs_sgd_test_below_least_squares": sum(
-                t < final["analytic_test_rmse"] for t in tests),
-            "first_epoch_sgd_test_below_least_squares": next(
-                (row["epoch"] for row in rows if row["test_rmse"] < final["analytic_test_rmse"]),
-                None),
-            "best_sgd_test_rmse": tests[best], "best_sgd_test_epoch": rows[best]["epoch"],
-            "n_epochs": len(rows)}
+    best_without = int(np.argmin(without_10))
+    story = {
+        "least_squares_train_rmse": final["analytic_train_rmse"],
+        "least_squares_test_rmse": final["analytic_test_rmse"],
+        "sgd_final_train_rmse": final["train_rmse"], "sgd_final_test_rmse": final["test_rmse"],
+        "epochs_sgd_train_above_least_squares": sum(
+            row["train_rmse"] > final["analytic_train_rmse"] for row in rows),
+        "epochs_sgd_test_below_least_squares": sum(t < final["analytic_test_rmse"] for t in tests),
+        "first_epoch_sgd_test_below_least_squares": next(
+            (row["epoch"] for row in rows if row["test_rmse"] < final["analytic_test_rmse"]), None),
+        "best_sgd_test_rmse": tests[best], "best_sgd_test_epoch": rows[best]["epoch"],
+        "n_epochs": len(rows),
+        # The same curve without the 10 test houses farthest outside the training range.
+        "sgd_test_rmse_without_10_per_epoch": without_10,
+        "sgd_test_rmse_without_10_at_best_epoch": without_10[best],
+        "sgd_test_rmse_without_10_final": without_10[-1],
+        "best_sgd_test_rmse_without_10": without_10[best_without],
+        "best_sgd_test_epoch_without_10": best_without + 1}
+
+    # Slow directions: eigenvectors of X^T X / n along which SGD's n * lr * mu * epochs < 1.
+    mu, V = np.linalg.eigh(X.T @ X / len(y))
+    nonzero = mu > 1e-9 * mu.max()
+    slow = nonzero & (len(y) * lr * mu * epochs < 1)
+    fast = nonzero & ~slow
+    weight = (V[:, slow] ** 2).sum(axis=1)  # (d,): each column's share of the slow subspace
+    values = [np.unique(X[:, j], return_counts=True) for j in range(X.shape[1])]
+    binary = np.array([len(v) == 2 for v, _ in values])
+    rarer = np.array([counts.min() if len(counts) == 2 else 0 for _, counts in values])
+    rare = binary & (rarer <= RARE)
+    w_ls = q2.solve_analytically(X, y)
+    w_ls_fast = V[:, fast] @ (V[:, fast].T @ w_ls)  # least squares without its slow part
+    gap = sgd.w - w_ls
+    story.update({
+        "rank": int(nonzero.sum()), "n_slow_directions": int(slow.sum()),
+        "one_hot_columns": int(binary.sum()), "rare_column_max_houses": RARE,
+        "rare_one_hot_columns": int(rare.sum()),
+        "share_of_slow_subspace_on_rare_columns": float(weight[rare].sum() / slow.sum()),
+        "distance_final": float(np.linalg.norm(gap)),
+        "distance_final_along_slow_directions": float(np.linalg.norm(V[:, slow].T @ gap)),
+        "sgd_norm_along_slow_directions": float(np.linalg.norm(V[:, slow].T @ sgd.w)),
+        "least_squares_norm_along_slow_directions": float(np.linalg.norm(V[:, slow].T @ w_ls)),
+        "least_squares_without_slow_part_train_rmse": q2.rmse(X @ w_ls_fast, y),
+        "least_squares_without_slow_part_test_rmse": q2.rmse(X_test @ w_ls_fast, y_test)})
+    return sgd, story
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-study", default=os.path.join("results", "q2", "nn-seeds.json"))
-    parser.add_argument("-linear", default=os.path.join("results", "q2", "linear_regression.json"))
-    parser.add_argument("-data", default=utils.AMES_PATH)
-    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q2"))
+    parser = utils.parser(__doc__.splitlines()[0] + " " + __doc__.splitlines()[1].strip())
+    runs = os.path.join(utils.RUNS, "q2")
+    parser.add_argument("-study", default=os.path.join(runs, "nn-seeds=10.json"),
+                        help="the seed study's record (hw1-q2.py nn -seeds 10)")
+    parser.add_argument("-linear", default=os.path.join(runs, "linear_regression.json"),
+                        help="the linear run's record (hw1-q2.py linear_regression)")
+    parser.add_argument("-data", default=utils.AMES_PATH, help="the Ames .npz")
+    parser.add_argument("-output", default=runs, help="folder for analysis.json and figures")
     parser.add_argument("-all", action="store_true", help="retrain every seed of the study")
     opt = parser.parse_args(argv)
+    for path, command in ((opt.study, "python hw1-q2.py nn -seeds 10"),
+                          (opt.linear, "python hw1-q2.py linear_regression")):
+        if not os.path.exists(path):
+            raise utils.UserError(f"{path} not found; fix: run {command} first, or pass "
+                                  f"-{'study' if path == opt.study else 'linear'} FILE")
+    utils.check_output_folder(opt.output)
+    print(f"reading {opt.study} (seed study), {opt.linear} (linear run) and {opt.data}",
+          flush=True)
     study, linear = utils.load_record(opt.study), utils.load_record(opt.linear)
     data = utils.load_regression_data(bias=True, path=opt.data)
     (X_train, y_train), (X_test, y_test) = data["train"], data["test"]
@@ -109,60 +191,110 @@ def main(argv=None):
                  "max_abs_feature_test": float(np.abs(X_test).max()),
                  "test_houses_outside_range_by_more_than_1": int((outside > 1).sum()),
                  "outside_range_of_the_most_outlying": [float(outside[i])
-                                                        for i in outlying_order[:K_OUTLYING[-1]]]},
-        "linear_story": linear_story(linear)}
+                                                        for i in outlying_order[:K_OUTLYING[-1]]]}}
 
-    # Per-house errors: least squares, linear SGD (retrained, a few seconds) and network seeds.
-    errors = {"least squares": X_test @ q2.solve_analytically(X_train, y_train) - y_test}
-    config = dict(linear["config"], seeds=1)
-    model, record = q2.train(SimpleNamespace(**config), data, linear["seed"], verbose=False)
-    assert record["final"] == linear["final"], "the linear run did not reproduce its record"
-    errors["linear SGD"] = model.predict(X_test) - y_test
+    # Per-house errors: least squares, linear SGD and network seeds, each retrained.
+    print("retraining the linear SGD run", flush=True)
+    sgd, analysis["linear_story"] = linear_story(linear, data, outlying_order)
+    errors = {"least squares": X_test @ q2.solve_analytically(X_train, y_train) - y_test,
+              "linear SGD": sgd.predict(X_test) - y_test}
 
     ok = [run for run in study["runs"] if run["status"] == "ok"]
     median = study["summary"]["test_rmse"]["median"]
-    best = min(ok, key=lambda run: run["final"]["test_rmse"])
-    chosen = ok if opt.all else [run for run in ok if run["final"]["test_rmse"] > 2 * median]
-    chosen += [best] if best not in chosen else []
-    config, dead_units = dict(study["config"], seeds=1), {}
-    for run in sorted(chosen, key=lambda run: run["seed"]):
-        model, record = q2.train(SimpleNamespace(**config), data, run["seed"], verbose=False)
-        assert record["final"] == run["final"], f"seed {run['seed']} did not reproduce"
-        errors[f"network seed {run['seed']}"] = model.predict(X_test) - y_test
-        dead_units[f"network seed {run['seed']}"] = silent_units(model, data)
-        print(f"retrained seed {run['seed']}: test RMSE {run['final']['test_rmse']:.4f}",
-              flush=True)
+    bad = [run["seed"] for run in ok if run["final"]["test_rmse"] > 2 * median]
+    best = min(ok, key=lambda run: run["final"]["test_rmse"])["seed"]
+    chosen = sorted({run["seed"] for run in ok} if opt.all else {*bad, best})
+    config, units, trained = study["config"], {}, {}
+    for i, seed in enumerate(chosen, start=1):
+        run = next(run for run in ok if run["seed"] == seed)
+        print(f"retraining network seed {seed} ({i} of {len(chosen)})", flush=True)
+        utils.configure_seed(seed)
+        model = q2.NeuralRegression(X_train.shape[1], config["hidden_size"])
+        retrain(model, X_train, y_train, config["epochs"], config["learning_rate"],
+                f"seed {seed}")
+        check_reproduced(model, data, run["final"], f"seed {seed}")
+        name = f"network seed {seed}"
+        errors[name] = model.predict(X_test) - y_test
+        units[name] = silent_units(model, data)
+        trained[name] = run["final"]["train_rmse"]
 
     analysis["models"] = {}
     for name, error in errors.items():
         profile = error_profile(error, outlying_order)
-        profile["rank_correlation_abs_error_outside_range"] = rank_correlation(np.abs(error), outside)
+        profile["rank_correlation_abs_error_outside_range"] = rank_correlation(np.abs(error),
+                                                                               outside)
         # Where the model's 10 worst test houses rank by outlyingness (1: the most outlying).
         outlying_rank = np.empty(len(outside), dtype=int)
         outlying_rank[outlying_order] = np.arange(1, len(outside) + 1)
         worst = np.argsort(-np.abs(error))[:10]
         profile["outlying_rank_of_the_10_worst"] = outlying_rank[worst].tolist()
-        profile.update(dead_units.get(name, {}))
+        if name in trained:
+            profile["train_rmse"] = trained[name]
+        profile.update(units.get(name, {}))
         analysis["models"][name] = profile
-        print(f"{name:18s} test RMSE {profile['test_rmse']:.4f} | without the 5 / 10 most "
-              f"outlying houses {profile['test_rmse_without_5']:.4f} / "
-              f"{profile['test_rmse_without_10']:.4f} | their share of the squared error "
-              f"{profile['share_of_squared_error_10']:.2f}")
+        print(f"{name:18s} test RMSE {profile['test_rmse']:.4f} | without the 10 / 20 most "
+              f"outlying houses {profile['test_rmse_without_10']:.4f} / "
+              f"{profile['test_rmse_without_20']:.4f}"
+              + (f" | without its {units[name]['units_off_for_every_training_house']} silent "
+                 f"units {units[name]['test_rmse_without_those_units']:.4f}"
+                 if name in units else ""))
     analysis.update(study=opt.study, linear=opt.linear, median_seed_test_rmse=median,
-                    k_outlying=list(K_OUTLYING))
-    path = utils.save_record(os.path.join(opt.output, "analysis.json"), analysis)
-    figure(errors, outside, os.path.join(opt.output, "analysis-errors.pdf"))
-    print(f"record {path}")
+                    badly_generalising_seeds=bad, best_seed=best, k_outlying=list(K_OUTLYING))
+    path = os.path.join(opt.output, "analysis.json")
+    seeds_figure(study, bad, os.path.join(opt.output, "analysis-seeds.pdf"))
+    errors_figure(errors, outside, os.path.join(opt.output, "analysis-errors.pdf"))
+    text = json.dumps(analysis, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    utils.atomic_write_bytes(path, text.encode())  # last: it marks the analysis as finished
+    print(f"wrote {path}, analysis-seeds.pdf and analysis-errors.pdf")
     return 0
 
 
-def figure(errors, outside, path):
+def save_figure(fig, path):
+    """Save a matplotlib figure atomically, without a date (a rerun's PDF is identical)."""
+    fig.tight_layout()
+    with utils.atomic_file(path) as f:
+        fig.savefig(f, format="pdf", metadata={"CreationDate": None})
+
+
+def seeds_figure(study, bad, path):
+    """Every seed's test RMSE per epoch (log scale): the badly generalising seeds in colour,
+    the others in grey under one legend entry. The size of hw1-q2.py's single-run figures."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, ScalarFormatter
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    others = [run for run in study["runs"] if run["seed"] not in bad]
+    for i, run in enumerate(others):
+        curve = [row["test_rmse"] for row in run["epochs"]]
+        ax.plot(range(1, len(curve) + 1), curve, color="0.6", linewidth=0.8,
+                label=f"other {len(others)} seeds" if i == 0 else "_nolegend_")
+    for run in study["runs"]:
+        if run["seed"] in bad:
+            curve = [row["test_rmse"] for row in run["epochs"]]
+            ax.plot(range(1, len(curve) + 1), curve, linewidth=1.2, label=f"seed {run['seed']}")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(FixedLocator([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]))
+    ax.yaxis.set_major_formatter(ScalarFormatter())  # 0.2, 0.5, 1, 2: no powers of ten
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Test RMSE (log sale price)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    seeds = study["seeds"]
+    ax.set_title(f"Q2.2(b) network, seeds {seeds[0]}-{seeds[-1]}: test RMSE", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def errors_figure(errors, outside, path):
     """Each test house's absolute error against its distance outside the training range."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6.2, 3.4))
-    for (name, error), marker in zip(errors.items(), "os^vDx<>"):
+    for (name, error), marker in zip(errors.items(), itertools.cycle("os^vDx<>p*h")):
         ax.scatter(outside, np.abs(error), s=8, marker=marker, alpha=0.6, label=name)
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_yscale("log")
@@ -174,9 +306,7 @@ def figure(errors, outside, path):
     # Beside the axes, where it covers no point.
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, markerscale=1.5,
               frameon=False)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, metadata={"CreationDate": None})
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -49,89 +49,76 @@ def best_epoch(record, metric, pick=max):
 
 def q2_values():
     """What the Q2.2 section quotes, from results/q2/: linear_regression.json (SGD and least
-    squares), nn.json (the prescribed seed-42 network), nn-seeds.json (the seed study) and
-    analysis.json (tools/analyse_q2.py: errors against distance outside the training range)."""
+    squares), nn.json (the prescribed seed-42 network), nn-seeds=10.json (the seed study) and
+    analysis.json (tools/analyse_q2.py: the linear run's test error without its most outlying
+    test houses, the slow directions, and the retrained seeds that generalise badly)."""
     lin, nn = load("q2/linear_regression.json"), load("q2/nn.json")
-    seeds, analysis = load("q2/nn-seeds.json"), load("q2/analysis.json")
+    seeds, analysis = load("q2/nn-seeds=10.json"), load("q2/analysis.json")
     v = {"q2.epochs": str(lin["config"]["epochs"]), "q2.lr": f"{lin['config']['learning_rate']:g}",
          "q2.hidden_size": str(nn["config"]["hidden_size"]), "q2.seed": str(nn["seed"])}
     f = lin["final"]
     for key in ("train_rmse", "test_rmse", "analytic_train_rmse", "analytic_test_rmse"):
         v[f"q2.lin.{key}"] = rmse(f[key])
+    v["q2.lin.gap"] = rmse(f["test_rmse"] - f["train_rmse"])
     v["q2.lin.distance"] = f"{f['distance']:.2f}"
     v["q2.lin.distance_first"] = f"{lin['epochs'][0]['distance']:.2f}"
-    v["q2.lin.first_train_rmse"] = rmse(lin["epochs"][0]["train_rmse"])
-    v["q2.lin.first_test_rmse"] = rmse(lin["epochs"][0]["test_rmse"])
     epoch, value = best_epoch(lin, "test_rmse", min)
     v["q2.lin.best_test_epoch"], v["q2.lin.best_test_rmse"] = str(epoch), rmse(value)
     story = analysis["linear_story"]
-    v["q2.lin.epochs_test_below_ls"] = str(story["epochs_sgd_test_below_least_squares"])
-    v["q2.lin.first_epoch_below_ls"] = str(story["first_epoch_sgd_test_below_least_squares"])
-    v["q2.lin.epochs_train_above_ls"] = str(story["epochs_sgd_train_above_least_squares"])
+    # Linear SGD without the 10 test houses farthest outside the training range.
+    v["q2.lin.without10_best"] = rmse(story["sgd_test_rmse_without_10_at_best_epoch"])
+    v["q2.lin.without10_final"] = rmse(story["sgd_test_rmse_without_10_final"])
+    # The slow directions: which columns carry them, and what lies along them.
+    v["q2.rare_max"] = str(story["rare_column_max_houses"])
+    v["q2.rare_columns"] = str(story["rare_one_hot_columns"])
+    v["q2.slow_rare_share"] = f"{100 * story['share_of_slow_subspace_on_rare_columns']:.0f}"
+    v["q2.lin.distance_slow"] = f"{story['distance_final_along_slow_directions']:.2f}"
+    v["q2.lin.slow_norm"] = f"{story['sgd_norm_along_slow_directions']:.2f}"
+    v["q2.ls_slow_norm"] = f"{story['least_squares_norm_along_slow_directions']:.2f}"
+    v["q2.ls_fast.test_rmse"] = rmse(story["least_squares_without_slow_part_test_rmse"])
 
     v["q2.nn.status"] = nn["status"]
     if nn["status"] == "ok":
         v["q2.nn.train_rmse"], v["q2.nn.test_rmse"] = (rmse(nn["final"][k]) for k in ("train_rmse", "test_rmse"))
-        epoch, value = best_epoch(nn, "test_rmse", min)
-        v["q2.nn.best_test_rmse"], v["q2.nn.best_test_epoch"] = rmse(value), str(epoch)
+        v["q2.nn.gap"] = rmse(nn["final"]["test_rmse"] - nn["final"]["train_rmse"])
     else:
         v["q2.nn.diverged_epoch"] = str(nn["diverged_at"]["epoch"])
         v["q2.nn.diverged_step"] = str(nn["diverged_at"]["step"])
-    v["q2.nn.seconds"] = f"{nn['seconds']:.0f}"
 
     s, runs = seeds["summary"], seeds["runs"]
-    v["q2.seeds.n"], v["q2.seeds.converged"] = str(s["n_seeds"]), str(s["n_ok"])
-    v["q2.seeds.diverged"] = str(s["n_seeds"] - s["n_ok"])
+    v["q2.seeds.n"] = str(s["n_seeds"])
     v["q2.seeds.first"], v["q2.seeds.last"] = str(runs[0]["seed"]), str(runs[-1]["seed"])
     for split in ("train", "test"):
-        for stat in ("median", "min", "max", "mean", "std"):
+        for stat in ("median", "min", "max"):  # the README quotes the test median
             v[f"q2.seeds.{split}_{stat}"] = rmse(s[f"{split}_rmse"][stat])
+    # The seeds whose test RMSE is over twice the median (as tools/analyse_q2.py picks them),
+    # one table row each in seed order, and the seed with the lowest test RMSE.
     median = s["test_rmse"]["median"]
-    blown = [r for r in runs if r["status"] == "ok" and r["final"]["test_rmse"] > 2 * median]
-    v["q2.seeds.n_blown"] = str(len(blown))
-    v["q2.seeds.blown_list"] = ", ".join(str(r["seed"]) for r in blown) or "none"
-    if blown:
-        v["q2.seeds.blown_train_max"] = rmse(max(r["final"]["train_rmse"] for r in blown))
-        v["q2.seeds.blown_test_min"] = rmse(min(r["final"]["test_rmse"] for r in blown))
-
-    d = analysis["data"]
-    v["q2.max_abs_train"], v["q2.max_abs_test"] = (f"{d[k]:.1f}" for k in ("max_abs_feature_train", "max_abs_feature_test"))
-    v["q2.n_outside"] = str(d["test_houses_outside_range_by_more_than_1"])
-    v["q2.outside_10th"] = f"{d['outside_range_of_the_most_outlying'][9]:.1f}"
-    models = analysis["models"]
-    for key, name in (("ls", "least squares"), ("sgd", "linear SGD")):
-        v[f"q2.an.{key}.without_10"] = rmse(models[name]["test_rmse_without_10"])
-        v[f"q2.an.{key}.share_10"] = f"{100 * models[name]['share_of_squared_error_10']:.0f}"
-    # The retrained seeds whose test RMSE blew up (over twice the median), and the best seed.
-    nets = {int(k.rsplit(" ", 1)[1]): m for k, m in models.items() if k.startswith("network")}
-    blown_nets = [nets[r["seed"]] for r in blown if r["seed"] in nets]
-    if blown_nets:
-        for key in ("share_of_squared_error_20", "test_rmse_without_20"):
-            low, high = (f(m[key] for m in blown_nets) for f in (min, max))
-            scale = (lambda x: f"{100 * x:.0f}") if key.startswith("share") else rmse
-            v[f"q2.an.blown.{key}_min"], v[f"q2.an.blown.{key}_max"] = scale(low), scale(high)
-        top10 = [sum(rank <= 20 for rank in m["outlying_rank_of_the_10_worst"]) for m in blown_nets]
-        v["q2.an.blown.worst_in_top20_min"], v["q2.an.blown.worst_in_top20_max"] = str(min(top10)), str(max(top10))
-        most = max(blown_nets, key=lambda m: m["units_off_for_every_training_house"])
-        v["q2.an.silent.units_min"] = str(min(m["units_off_for_every_training_house"] for m in blown_nets))
-        v["q2.an.silent.units_max"] = str(most["units_off_for_every_training_house"])
-        v["q2.an.silent.seed"] = next(str(seed) for seed, m in nets.items() if m is most)
-        v["q2.an.silent.houses"] = str(most["test_houses_that_switch_them_on"])
-        v["q2.an.silent.test_rmse"] = rmse(most["test_rmse"])
-        v["q2.an.silent.without"] = rmse(most["test_rmse_without_those_units"])
-    best_seed = min((r for r in runs if r["status"] == "ok"), key=lambda r: r["final"]["test_rmse"])["seed"]
-    v["q2.an.best.seed"] = str(best_seed)
-    v["q2.an.best.share_20"] = f"{100 * nets[best_seed]['share_of_squared_error_20']:.0f}"
-    v["q2.an.best.silent"] = str(nets[best_seed]["units_off_for_every_training_house"])
+    bad = [r["seed"] for r in runs if r["status"] == "ok" and r["final"]["test_rmse"] > 2 * median]
+    assert bad == analysis["badly_generalising_seeds"], "analysis.json is not from this study"
+    v["q2.seeds.n_bad"] = str(len(bad))
+    v["q2.seeds.bad_list"] = ", ".join(map(str, bad[:-1])) + f" and {bad[-1]}" if bad else "none"
+    rows = {f"bad{i}": seed for i, seed in enumerate(bad, start=1)}
+    rows["best"] = analysis["best_seed"]
+    for row, seed in rows.items():
+        m = analysis["models"][f"network seed {seed}"]
+        v[f"q2.an.{row}.seed"] = str(seed)
+        for key, name in (("train_rmse", "train"), ("test_rmse", "test"),
+                          ("test_rmse_without_20", "without20"),
+                          ("test_rmse_without_those_units", "without_silent")):
+            v[f"q2.an.{row}.{name}"] = rmse(m[key])
+        v[f"q2.an.{row}.share20"] = f"{100 * m['share_of_squared_error_20']:.0f}"
+        v[f"q2.an.{row}.silent"] = str(m["units_off_for_every_training_house"])
+        v[f"q2.an.{row}.houses"] = str(m["test_houses_that_switch_them_on"])
     v.update(q2_data_values(lin))
+    assert v["q2.n_slow"] == str(story["n_slow_directions"]) and v["q2.rank"] == str(story["rank"])
     return v
 
 
 def q2_data_values(lin):
     """Facts about the Ames data that the Q2.2(a) discussion quotes, computed from ames.npz:
-    sizes, rank, the spread of the eigenvalues of X^T X / n and the norm of the least-squares
-    solution."""
-    q2 = load_script("hw1-q2.py")
+    sizes, the rank of the training columns and the number of slow directions (eigenvalues mu
+    of X^T X / n along which the run's n * lr * mu * epochs is below one)."""
     data = utils.load_regression_data(bias=True, path=os.path.join(ROOT, utils.AMES_PATH))
     X, y = data["train"]
     lr, epochs = lin["config"]["learning_rate"], lin["config"]["epochs"]
@@ -139,77 +126,128 @@ def q2_data_values(lin):
     eig = eig[eig > 1e-9 * eig.max()]
     return {"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(data['test'][1]):,}",
             "q2.n_features": str(X.shape[1] - 1), "q2.rank": str(len(eig)),
-            "q2.eig_max": f"{eig.max():.1f}", "q2.eig_min": f"{eig.min():.1e}",
-            # Directions SGD barely moves along in the run: n * lr * eigenvalue * epochs < 1.
-            "q2.n_slow": str(int((len(y) * lr * eig * epochs < 1).sum())),
-            "q2.ls_norm": f"{np.linalg.norm(q2.solve_analytically(X, y)):.1f}"}
+            "q2.n_slow": str(int((len(y) * lr * eig * epochs < 1).sum()))}
 
 
 def q3_values():
     """What the Q3 sections quote, from results/q3/{perceptron,logistic_regression,mlp}.json:
-    the settings, final and best validation accuracies, test accuracy, losses, and the share of
-    test errors among the upper-body garments (from the test confusion matrix)."""
-    v = {}
+    the settings, final and best validation accuracies, test accuracy, losses (the perceptron's
+    per-epoch train_loss is its fraction of training mistakes), the largest epoch-to-epoch drop
+    of validation accuracy, the test errors among the upper-body garments (from the test
+    confusion matrix); and from analysis.json (tools/analyse_q3.py) the MLP at initialisation."""
+    analysis = load("q3/analysis.json")
+    n_train, init = analysis["n_train"], analysis["initialisation"]
+    v, counts = {}, {}
     for model, short in (("perceptron", "perc"), ("logistic_regression", "lr"), ("mlp", "mlp")):
         record = load(f"q3/{model}.json")
-        f, config = record["final"], record["config"]
-        v[f"q3.{short}.status"] = record["status"]
-        v[f"q3.{short}.epochs"] = str(len(record["epochs"]))
+        f, config, rows = record["final"], record["config"], record["epochs"]
+        v[f"q3.{short}.epochs"] = str(len(rows))
         for flag in ("learning_rate", "hidden_size", "layers"):
             if flag in config:
                 v[f"q3.{short}.{flag}"] = f"{config[flag]:g}"
         v[f"q3.{short}.dev_acc"], v[f"q3.{short}.test_acc"] = acc(f["dev_acc"]), acc(f["test_acc"])
-        if "train_acc" in f:
-            v[f"q3.{short}.train_acc"] = acc(f["train_acc"])
+        v[f"q3.{short}.train_acc"] = acc(f["train_acc"])
         epoch, value = best_epoch(record, "dev_acc")
         v[f"q3.{short}.best_dev_acc"], v[f"q3.{short}.best_dev_epoch"] = acc(value), str(epoch)
         epoch, value = best_epoch(record, "dev_acc", min)
         v[f"q3.{short}.worst_dev_acc"], v[f"q3.{short}.worst_dev_epoch"] = acc(value), str(epoch)
-        if f.get("train_loss") is not None:
+        dev = [r["dev_acc"] for r in rows]
+        v[f"q3.{short}.max_drop"] = acc(max(a - b for a, b in zip(dev, dev[1:])))
+        if model == "perceptron":  # train_loss: the fraction of examples it made a mistake on
+            mistakes = [r["train_loss"] * n_train for r in rows]
+            assert all(abs(m - round(m)) < 1e-6 for m in mistakes), "not a fraction of mistakes"
+            mistakes = [round(m) for m in mistakes]
+            v["q3.perc.mistakes_first"] = f"{mistakes[0]:,}"
+            v["q3.perc.mistakes_last"] = f"{mistakes[-1]:,}"
+            v["q3.perc.mistakes_last_percent"] = f"{100 * mistakes[-1] / n_train:.1f}"
+            v["q3.n_train"] = f"{n_train:,}"
+        else:
             v[f"q3.{short}.train_loss"] = f"{f['train_loss']:.4f}"
-            v[f"q3.{short}.first_train_loss"] = f"{record['epochs'][0]['train_loss']:.2f}"
-        # Share of test errors that confuse two upper-body garments (T-shirt/top, pullover,
-        # coat, shirt: classes 0, 2, 4, 6), which Q3.2(a) discusses.
-        confusion = f["test_confusion"]
-        errors = sum(sum(row) for row in confusion) - sum(confusion[k][k] for k in range(10))
-        upper = sum(confusion[a][b] for a in UPPER_BODY for b in UPPER_BODY if a != b)
-        v[f"q3.{short}.upper_errors"] = f"{100 * upper / errors:.0f}"
+            v[f"q3.{short}.first_train_loss"] = f"{rows[0]['train_loss']:.2f}"
+            if model == "mlp":
+                v["q3.mlp.second_train_loss"] = f"{rows[1]['train_loss']:.2f}"
+        # Test errors, and those that confuse two upper-body garments (T-shirt/top, pullover,
+        # coat, shirt: classes 0, 2, 4, 6), which Q3.2(a) quotes.
+        confusion = np.array(f["test_confusion"])
+        errors = int(confusion.sum() - np.trace(confusion))
+        upper = int(sum(confusion[a][b] for a in UPPER_BODY for b in UPPER_BODY if a != b))
+        v[f"q3.{short}.errors"], v[f"q3.{short}.upper_count"] = f"{errors:,}", f"{upper:,}"
+        counts[short] = {"errors": errors, "upper": upper}
+    for what in ("errors", "upper"):  # how much fewer, from the perceptron to the MLP, in %
+        first, last = counts["perc"][what], counts["mlp"][what]
+        v[f"q3.{what}_fall"] = f"{100 * (first - last) / first:.0f}"
+    # The MLP at its prescribed initialisation (one forward pass over the training images).
+    v["q3.init.positive"] = f"{100 * init['share_of_first_layer_preactivations_positive']:.0f}"
+    v["q3.init.median_preactivation"] = f"{init['median_first_layer_preactivation']:.0f}"
+    v["q3.init.largest_logit"] = f"{init['median_largest_logit']:.0f}"
+    v["q3.init.loss"] = f"{init['mean_loss']:.1f}"
+    v["q3.init.acc"] = acc(init["accuracy"])
     return v
 
 
+def describe(varied):
+    """A configuration's name in prose: "learning_rate=0.001" -> "learning rate 0.001"."""
+    name, _, value = varied.partition("=")
+    return ("the default configuration" if name == "default"
+            else f"{value} hidden layers" if name == "layers"
+            else f"{name.replace('_', ' ')} {value}")
+
+
 def q4_values(study):
-    """Values for every Q4 run and each group's best (by final validation accuracy), and the
-    summary table, from the records alone. Keys: q4.<group>.<varied>.<metric>."""
-    rows = study.summary_rows(os.path.join(RESULTS, "q4"))
-    best = study.best_runs(rows)
-    v = {}
+    """Values of the Q4 study over its seeds (tools/study_q4.py): per configuration, the spread
+    of the final metrics, its verdict (best, tie, below) and per-seed facts (train-validation
+    gap, epoch-to-epoch swing, dead units); per group, the best configuration and its ties.
+    Keys: q4.<group>.<varied>.<metric>[.<stat>], q4.<group>.best..., and the summary table."""
+    rows = study.summarise(study.SEEDS, study.EPOCHS, os.path.join(RESULTS, "q4"))
+    v = {"q4.runs": str(sum(len(row["seeds"]) for row in rows)),
+         "q4.seeds": ", ".join(map(str, study.SEEDS[:-1])) + f" and {study.SEEDS[-1]}",
+         "q4.n_seeds": str(len(study.SEEDS))}
     for row in rows:
-        key, record = f"q4.{row['group']}.{row['varied']}", row["record"]
-        final, last = record["final"], record["epochs"][-1]
-        for metric in ("dev_acc", "best_dev_acc", "test_acc", "train_acc"):
-            v[f"{key}.{metric}"] = acc(final[metric])
-        v[key + ".gap"] = acc(final["train_acc"] - final["dev_acc"])
-        v[key + ".train_loss"] = f"{final['train_loss']:.4f}"
-        v[key + ".train_eval_loss"] = f"{last['train_eval_loss']:.4f}"
-        epoch, value = best_epoch(record, "dev_acc")
-        v[key + ".best_dev_epoch"] = str(epoch)
-        # How much the validation accuracy moved between consecutive epochs, over the last 5.
-        dev = [r["dev_acc"] for r in record["epochs"][-6:]]
-        v[key + ".swing"] = acc(max(abs(b - a) for a, b in zip(dev, dev[1:])))
-        if "dead_units" in final:
-            hidden = record["config"]["hidden_size"]
-            v[key + ".dead"] = " and ".join(map(str, final["dead_units"]))
-            v[key + ".dead_percent"] = " and ".join(
-                f"{100 * d / hidden:.0f}" for d in final["dead_units"])
-    for group, row in best.items():
-        name, _, value = row["varied"].partition("=")
-        v[f"q4.{group}.best"] = (f"{value} hidden layers" if name == "layers"
-                                 else "the default configuration" if name == "default"
-                                 else f"{name.replace('_', ' ')} {value}")
-        v[f"q4.{group}.dev_acc"] = acc(row["final_dev_acc"])
-        v[f"q4.{group}.test_acc"] = acc(row["test_acc"])
-    v["q4.runs"] = str(len(rows))
-    return v, study.latex_table(rows, best)
+        key, records = f"q4.{row['group']}.{row['varied']}", list(row["records"].values())
+        v[key + ".n"], v[key + ".verdict"] = str(len(row["seeds"])), row["verdict"]
+        for metric in ("dev_acc", "test_acc", "train_acc", "train_loss"):
+            for stat, value in (row[metric] or {}).items():
+                v[f"{key}.{metric}.{stat}"] = f"{value:.4f}"
+        finals = [r["final"] for r in records]
+        v[key + ".gap.mean"] = acc(np.mean([f["train_acc"] - f["dev_acc"] for f in finals]))
+        eval_loss = [r["epochs"][-1]["train_eval_loss"] for r in records]
+        v[key + ".train_eval_loss.mean"] = f"{np.mean(eval_loss):.4f}"
+        # The training images misclassified at the end, and the least mean loss each of them
+        # must carry for the whole set's mean loss (a correct image's loss is >= 0).
+        errors = [1 - f["train_acc"] for f in finals]
+        v[key + ".train_error_percent"] = f"{100 * np.mean(errors):.0f}"
+        v[key + ".loss_per_mistake"] = f"{np.mean([l / e for l, e in zip(eval_loss, errors)]):.1f}"
+        # The largest change of validation accuracy between consecutive epochs, over the last
+        # 5 epochs of every seed: how much one run moves by chance.
+        v[key + ".swing.max"] = acc(max(max(abs(b - a) for a, b in zip(dev, dev[1:]))
+                                        for dev in ([e["dev_acc"] for e in r["epochs"][-6:]]
+                                                    for r in records)))
+        if all("dead_units" in f for f in finals):
+            first = [f["dead_units"][0] for f in finals]  # the first hidden layer
+            v[key + ".dead"] = (str(first[0]) if min(first) == max(first)
+                                else f"{min(first)}--{max(first)}")
+            v[key + ".hidden"] = str(records[0]["config"]["hidden_size"])
+    for group in study.GROUPS:
+        members = [row for row in rows if row["group"] == group]
+        best = next((row for row in members if row.get("verdict") == "best"), None)
+        if best is None:
+            continue
+        ties = [describe(row["varied"]) for row in members if row.get("verdict") == "tie"]
+        v[f"q4.{group}.best"] = describe(best["varied"])
+        v[f"q4.{group}.ties"] = " and ".join(ties) if ties else "none"
+        v[f"q4.{group}.n_ties"] = str(len(ties))
+        for metric in ("dev_acc", "test_acc"):
+            for stat in ("mean", "std"):
+                v[f"q4.{group}.{metric}.{stat}"] = acc(best[metric][stat])
+    # Q4.3 against one hidden layer (Q4.2's default): a tie when the ranges of final validation
+    # accuracy over the seeds overlap.
+    deeper = next((r for r in rows if r["group"] == "q4_3" and r.get("verdict") == "best"), None)
+    one = next((r for r in rows if r["group"] == "q4_2" and r["varied"] == "default"), None)
+    if deeper and one:
+        d, o = deeper["dev_acc"], one["dev_acc"]
+        v["q4.q4_3.vs_one_layer"] = ("a tie" if d["max"] >= o["min"] and o["max"] >= d["min"]
+                                     else "better" if d["mean"] > o["mean"] else "worse")
+    return v, study.latex_table(rows)
 
 
 def latex_values(values):
@@ -250,6 +288,33 @@ def timing_rows():
     return rows
 
 
+# The README's full commands and the record whose "seconds" says how long each took.
+COMMANDS = [
+    ("python hw1-q2.py linear_regression", "q2/linear_regression.json"),
+    ("python hw1-q2.py nn", "q2/nn.json"),
+    ("python hw1-q2.py nn -seeds 10", "q2/nn-seeds=10.json"),
+    ("python hw1-q3.py perceptron", "q3/perceptron.json"),
+    ("python hw1-q3.py logistic_regression", "q3/logistic_regression.json"),
+    ("python hw1-q3.py mlp", "q3/mlp.json"),
+    ("python hw1-q4.py logistic_regression -learning_rate 0.001",
+     "q4/runs/logistic_regression-learning_rate=0.001.json"),
+    ("python hw1-q4.py mlp", "q4/runs/mlp.json"),
+    ("python hw1-q4.py mlp -layers 3", "q4/runs/mlp-layers=3.json"),
+    ("python hw1-q4.py mlp -optimizer adam", "q4/runs/mlp-optimizer=adam.json"),
+]
+
+
+def command_times():
+    """README rows: each full command and its training time, from its record's seconds."""
+    rows = []
+    for command, record in COMMANDS:
+        if os.path.exists(os.path.join(RESULTS, record)):
+            minutes = load(record)["seconds"] / 60
+            rows.append((f"`{command}`", "run time (training)",
+                         f"{minutes:.1f} min" if minutes >= 1 else f"{60 * minutes:.0f} s"))
+    return rows
+
+
 def readme_table(values):
     rows = [
         ("Q2.2(a) linear regression (SGD, 150 epochs)", "train / test RMSE",
@@ -268,10 +333,15 @@ def readme_table(values):
     ]
     for group, label in (("q4_1", "Q4.1 logistic regression"), ("q4_2", "Q4.2 feed-forward"),
                          ("q4_3", "Q4.3 deeper")):
-        if f"q4.{group}.test_acc" in values:
-            rows.append((f"{label}, best by validation: {values[f'q4.{group}.best']}",
-                         "test accuracy", values[f"q4.{group}.test_acc"]))
-    rows += timing_rows()
+        if f"q4.{group}.best" in values:
+            ties = values[f"q4.{group}.ties"]
+            rows.append((f"{label}, best by mean validation accuracy: "
+                         f"{values[f'q4.{group}.best']}" + ("" if ties == "none" else
+                                                             f" (ties: {ties})"),
+                         f"test accuracy, mean ± sd over {values['q4.n_seeds']} seeds",
+                         f"{values[f'q4.{group}.test_acc.mean']} ± "
+                         f"{values[f'q4.{group}.test_acc.std']}"))
+    rows += command_times() + timing_rows()
     lines = [BEGIN, "", "| model | metric | value |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     lines += ["", END]

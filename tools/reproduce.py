@@ -34,6 +34,8 @@ NUMPY_RUNS = [
      ["hw1-q3.py", "logistic_regression", "-output", "results/q3"]),
     ("q3 perceptron", "results/q3/perceptron.json",
      ["hw1-q3.py", "perceptron", "-output", "results/q3"]),
+    ("q3 analysis", "results/q3/analysis.json",
+     ["tools/analyse_q3.py", "-records", "results/q3", "-output", "results/q3"]),
     ("q2 linear_regression", "results/q2/linear_regression.json",
      ["hw1-q2.py", "linear_regression", "-output", "results/q2"]),
     ("q2 nn", "results/q2/nn.json", ["hw1-q2.py", "nn", "-output", "results/q2"]),

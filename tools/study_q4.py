@@ -223,9 +223,9 @@ def group_figures(rows, output):
         if not chosen:
             continue
         n_seeds = min(len(row["seeds"]) for row in chosen)
-        if group != "q4_3":
-            title += f", best: {chosen[0]['varied'].replace('_', ' ')}"
-        title += f" ({n_seeds} seeds)" if n_seeds > 1 else ""
+        title = ("Q4.3 2 and 3 hidden layers" if group == "q4_3"
+                 else f"{title.split()[0]} best, {chosen[0]['varied']}")
+        title += f", mean of {n_seeds} seeds" if n_seeds > 1 else ""
         loss, accuracy, loss_bands, accuracy_bands, styles = {}, {}, {}, {}, {}
         for colour, row in zip(("C0", "C1"), chosen):
             prefix = f"{row['varied'].replace('layers=', '')} layers: " if group == "q4_3" else ""

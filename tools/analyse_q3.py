@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+"""Q3 extras, measured: the MLP at its prescribed initialisation, and its loss curve after
+the first epoch.
+
+    python hw1-q3.py perceptron; python hw1-q3.py logistic_regression; python hw1-q3.py mlp
+    python tools/analyse_q3.py       # reads runs/q3/{perceptron,logistic_regression,mlp}.json
+
+By default it reads the records those commands write in runs/q3/, and Fashion-MNIST.npz, and
+writes analysis.json, analysis-linear.pdf and analysis-mlp-loss.pdf to runs/q3/.
+tools/reproduce.py passes -records results/q3 -output results/q3.
+
+What it measures: it builds the MLP of the record (its hidden size, layers and seed) exactly
+as hw1-q3.py does, weights ~ N(0.1, 0.1^2) and zero biases, and runs one forward pass over
+the training images before any update: the share of positive first-layer pre-activations, the
+logits' size, the mean loss and the accuracy at initialisation. It also records the number of
+training examples, so that a perceptron record's train_loss (its fraction of mistakes per
+epoch) converts to mistakes. Figures, redrawn from the records: analysis-linear.pdf, one row of
+three panels (the perceptron's and logistic regression's accuracy per epoch, logistic
+regression's training loss); analysis-mlp-loss.pdf, the MLP's mean training loss per epoch on a
+linear axis from epoch 2 (epoch 1's value, over ten times the others, would flatten the rest).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import utils  # noqa: E402
+
+q3 = utils.load_script("hw1-q3.py")
+MODELS = ("perceptron", "logistic_regression", "mlp")
+
+
+def at_initialisation(model, X, y):
+    """One forward pass of X (n, d), y (n,) through the untrained model: what it computes."""
+    first = X @ model.weights[0].T + model.biases[0]  # (n, hidden) first-layer pre-activations
+    logits, _ = model.forward(X)                        # (n, n_classes)
+    top = logits.max(axis=1)
+    loss = np.log(np.exp(logits - top[:, None]).sum(axis=1)) + top - logits[np.arange(len(y)), y]
+    return {"share_of_first_layer_preactivations_positive": float((first > 0).mean()),
+            "images_with_every_first_layer_preactivation_positive":
+                float((first > 0).all(axis=1).mean()),
+            "median_first_layer_preactivation": float(np.median(first)),
+            "median_largest_logit": float(np.median(top)),
+            "median_logit_range": float(np.median(top - logits.min(axis=1))),
+            "mean_loss": float(loss.mean()), "median_loss": float(np.median(loss)),
+            "accuracy": float((logits.argmax(axis=1) == y).mean())}
+
+
+def main(argv=None):
+    parser = utils.parser(__doc__.splitlines()[0] + " " + __doc__.splitlines()[1].strip())
+    runs = os.path.join(utils.RUNS, "q3")
+    parser.add_argument("-records", default=runs,
+                        help="folder of the records perceptron.json, logistic_regression.json "
+                             "and mlp.json (hw1-q3.py's default run names)")
+    parser.add_argument("-data", default=utils.FASHION_PATH, help="the Fashion-MNIST .npz")
+    parser.add_argument("-output", default=runs, help="folder for analysis.json and the figure")
+    opt = parser.parse_args(argv)
+    paths = {model: os.path.join(opt.records, model + ".json") for model in MODELS}
+    for model, path in paths.items():
+        if not os.path.exists(path):
+            raise utils.UserError(f"{path} not found; fix: run python hw1-q3.py {model} first, "
+                                  "or pass -records FOLDER")
+    utils.check_output_folder(opt.output)
+    print(f"reading {', '.join(paths.values())} and {opt.data}", flush=True)
+    records = {model: utils.load_record(path) for model, path in paths.items()}
+    record = records["mlp"]
+    config = record["config"]
+
+    # As hw1-q3.py: seed, load, build; loading draws no random number.
+    utils.configure_seed(config["seed"])
+    data = utils.load_classification_data(bias=q3.MLP.bias_feature, path=opt.data)
+    X, y = data["train"]
+    model = q3.MLP(q3.N_CLASSES, X.shape[1], hidden_size=config["hidden_size"],
+                   layers=config["layers"])
+    print("forward pass at initialisation over the training images", flush=True)
+    analysis = {"records": paths, "seed": config["seed"], "n_train": len(y),
+                "initialisation": at_initialisation(model, X, y),
+                "first_epoch_train_loss": record["epochs"][0]["train_loss"]}
+
+    rows = record["epochs"]
+    # Epoch 1 becomes a gap (NaN), which utils.plot leaves out.
+    figure = utils.plot({"training": [float("nan") if row["epoch"] == 1 else row["train_loss"]
+                                      for row in rows]},
+                        "Mean training loss (cross-entropy)",
+                        os.path.join(opt.output, "analysis-mlp-loss.pdf"),
+                        f"Q3.2(b) MLP, {config['layers']} x {config['hidden_size']} ReLU: "
+                        "training loss from epoch 2")
+    linear_figure(records, os.path.join(opt.output, "analysis-linear.pdf"))
+    path = os.path.join(opt.output, "analysis.json")
+    text = json.dumps(analysis, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    utils.atomic_write_bytes(path, text.encode())
+    for key, value in analysis["initialisation"].items():
+        print(f"  {key}: {value:.4g}")
+    print(f"wrote {path}, {figure} and analysis-linear.pdf")
+    return 0
+
+
+def linear_figure(records, path):
+    """One row of three panels for Q3.1: training and validation accuracy per epoch of the
+    perceptron and of logistic regression, and logistic regression's mean training loss."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+    fig, axes = plt.subplots(1, 3, figsize=(10, 2.9))
+    panels = [(records["perceptron"], "Q3.1(a) perceptron: accuracy", "Accuracy",
+               {"training": "train_acc", "validation": "dev_acc"}),
+              (records["logistic_regression"], "Q3.1(b) logistic regression: accuracy",
+               "Accuracy", {"training": "train_acc", "validation": "dev_acc"}),
+              (records["logistic_regression"], "Q3.1(b) logistic regression: loss",
+               "Mean training loss (cross-entropy)", {"training": "train_loss"})]
+    for ax, (record, title, ylabel, curves) in zip(axes, panels):
+        for label, metric in curves.items():
+            values = [row[metric] for row in record["epochs"]]
+            ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(ylabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    fig.tight_layout()
+    with utils.atomic_file(path) as f:  # no date: a rerun's PDF is identical
+        fig.savefig(f, format="pdf", metadata={"CreationDate": None})
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    utils.run_main(main)
