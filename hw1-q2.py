@@ -131,14 +131,9 @@ def build_parser():
                         help="SGD step")
     parser.add_argument("-hidden_size", type=utils.HIDDEN_SIZE, default=150,
                         help="hidden units of the network (nn only)")
-    parser.add_argument("-seed", type=utils.SEED, default=42,
-                        help="initial weights and the order of every epoch")
     parser.add_argument("-seeds", type=utils.number(int, 1, 1000), default=1,
                         help="N > 1: a seed study over seeds seed .. seed + N - 1")
-    parser.add_argument("-data", default=utils.AMES_PATH, help="the Ames .npz")
-    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q2"),
-                        help="folder for the record and figures")
-    parser.add_argument("-show", action="store_true", help="also show the figures")
+    utils.add_run_flags(parser, data=utils.AMES_PATH, question="q2")
     return parser
 
 

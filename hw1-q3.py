@@ -191,12 +191,7 @@ def build_parser():
                         help="units per hidden layer (MLP)")
     parser.add_argument("-layers", type=utils.LAYERS, default=1,
                         help="number of hidden layers (MLP)")
-    parser.add_argument("-seed", type=utils.SEED, default=42,
-                        help="initial weights and the order of every epoch")
-    parser.add_argument("-data", default=utils.FASHION_PATH, help="the Fashion-MNIST .npz")
-    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q3"),
-                        help="folder for the run's record and figures")
-    parser.add_argument("-show", action="store_true", help="also show the figures")
+    utils.add_run_flags(parser, data=utils.FASHION_PATH, question="q3")
     return parser
 
 

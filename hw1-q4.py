@@ -136,14 +136,9 @@ def build_parser():
     parser.add_argument("-activation", choices=["tanh", "relu"], default="relu",
                         help="hidden activation (mlp)")
     parser.add_argument("-optimizer", choices=OPTIMIZERS, default="sgd", help="the optimiser")
-    parser.add_argument("-seed", type=utils.SEED, default=42,
-                        help="initial weights, dropout masks and the order of every epoch")
     parser.add_argument("-threads", type=utils.number(int, 1, 256), default=1,
                         help="CPU threads; at batch size 1 the kernels are too small to share")
-    parser.add_argument("-data", default=utils.FASHION_PATH, help="the Fashion-MNIST .npz")
-    parser.add_argument("-output", default=os.path.join(utils.RUNS, "q4"),
-                        help="folder for the run's record and figures")
-    parser.add_argument("-show", action="store_true", help="also show the figures")
+    utils.add_run_flags(parser, data=utils.FASHION_PATH, question="q4")
     return parser
 
 

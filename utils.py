@@ -408,6 +408,17 @@ def parser(description):
                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
+def add_run_flags(parser, data, question):
+    """The flags every script ends with: -seed, -data, -output, -show."""
+    parser.add_argument("-seed", type=SEED, default=42,
+                        help="fixes the initial weights and every random choice of the run")
+    parser.add_argument("-data", default=data, help="the data file")
+    parser.add_argument("-output", default=os.path.join(RUNS, question),
+                        help="folder for the run's record and figures")
+    parser.add_argument("-show", action="store_true", help="also show the figures")
+    return parser
+
+
 class Diverged(Exception):
     """Training met a non-finite loss. `step` is the 1-based example of the epoch."""
 

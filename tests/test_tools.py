@@ -189,6 +189,9 @@ def test_the_archive_names_only_what_it_holds():
                if re.fullmatch(r"[\w/.=-]+", m.replace("\\_", "_"))
                and "/" in m and not m.startswith(("runs/",))]
     assert outside == [], f"report names repository paths outside \\repo: {outside}"
+    in_repository = [p.replace("\\_", "_") for p in re.findall(r"\\repo\{([^}]*)\}", report_sources())]
+    assert in_repository and all(os.path.exists(os.path.join(ROOT, p)) for p in in_repository), \
+        [p for p in in_repository if not os.path.exists(os.path.join(ROOT, p))]
 
 
 def test_submission_archive_runs_where_it_is_unzipped(tmp_path):
