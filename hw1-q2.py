@@ -144,6 +144,7 @@ def main(argv=None):
               **({"hidden_size": opt.hidden_size} if opt.model == "nn" else {}),
               "seed": opt.seed, **({"seeds": opt.seeds} if opt.seeds > 1 else {})}
     utils.check_output_folder(opt.output)
+    utils.keep_freed_memory()
     data = utils.load_regression_data(bias=True, path=opt.data)
     (X_train, y_train), (X_test, y_test) = data.values()
     metric_names = ["train_rmse", "test_rmse"]

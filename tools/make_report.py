@@ -32,12 +32,9 @@ def load(path):
         return json.load(f)
 
 
-def rmse(x):
-    """RMSEs and accuracies are quoted to four decimals."""
+def four(x):
+    """RMSEs, accuracies and losses are quoted to four decimals."""
     return f"{x:.4f}"
-
-
-acc = rmse
 
 
 def best_epoch(record, metric, pick=max):
@@ -58,16 +55,16 @@ def q2_values():
          "q2.hidden_size": str(nn["config"]["hidden_size"]), "q2.seed": str(nn["seed"])}
     f = lin["final"]
     for key in ("train_rmse", "test_rmse", "analytic_train_rmse", "analytic_test_rmse"):
-        v[f"q2.lin.{key}"] = rmse(f[key])
-    v["q2.lin.gap"] = rmse(f["test_rmse"] - f["train_rmse"])
+        v[f"q2.lin.{key}"] = four(f[key])
+    v["q2.lin.gap"] = four(f["test_rmse"] - f["train_rmse"])
     v["q2.lin.distance"] = f"{f['distance']:.2f}"
     v["q2.lin.distance_first"] = f"{lin['epochs'][0]['distance']:.2f}"
     epoch, value = best_epoch(lin, "test_rmse", min)
-    v["q2.lin.best_test_epoch"], v["q2.lin.best_test_rmse"] = str(epoch), rmse(value)
+    v["q2.lin.best_test_epoch"], v["q2.lin.best_test_rmse"] = str(epoch), four(value)
     story = analysis["linear_story"]
     # Linear SGD without the 10 test houses farthest outside the training range.
-    v["q2.lin.without10_best"] = rmse(story["sgd_test_rmse_without_10_at_best_epoch"])
-    v["q2.lin.without10_final"] = rmse(story["sgd_test_rmse_without_10_final"])
+    v["q2.lin.without10_best"] = four(story["sgd_test_rmse_without_10_at_best_epoch"])
+    v["q2.lin.without10_final"] = four(story["sgd_test_rmse_without_10_final"])
     # The slow directions: which columns carry them, and what lies along them.
     v["q2.rare_max"] = str(story["rare_column_max_houses"])
     v["q2.rare_columns"] = str(story["rare_one_hot_columns"])
@@ -75,12 +72,12 @@ def q2_values():
     v["q2.lin.distance_slow"] = f"{story['distance_final_along_slow_directions']:.2f}"
     v["q2.lin.slow_norm"] = f"{story['sgd_norm_along_slow_directions']:.2f}"
     v["q2.ls_slow_norm"] = f"{story['least_squares_norm_along_slow_directions']:.2f}"
-    v["q2.ls_fast.test_rmse"] = rmse(story["least_squares_without_slow_part_test_rmse"])
+    v["q2.ls_fast.test_rmse"] = four(story["least_squares_without_slow_part_test_rmse"])
 
     v["q2.nn.status"] = nn["status"]
     if nn["status"] == "ok":
-        v["q2.nn.train_rmse"], v["q2.nn.test_rmse"] = (rmse(nn["final"][k]) for k in ("train_rmse", "test_rmse"))
-        v["q2.nn.gap"] = rmse(nn["final"]["test_rmse"] - nn["final"]["train_rmse"])
+        v["q2.nn.train_rmse"], v["q2.nn.test_rmse"] = (four(nn["final"][k]) for k in ("train_rmse", "test_rmse"))
+        v["q2.nn.gap"] = four(nn["final"]["test_rmse"] - nn["final"]["train_rmse"])
     else:
         v["q2.nn.diverged_epoch"] = str(nn["diverged_at"]["epoch"])
         v["q2.nn.diverged_step"] = str(nn["diverged_at"]["step"])
@@ -90,7 +87,7 @@ def q2_values():
     v["q2.seeds.first"], v["q2.seeds.last"] = str(runs[0]["seed"]), str(runs[-1]["seed"])
     for split in ("train", "test"):
         for stat in ("median", "min", "max"):  # the README quotes the test median
-            v[f"q2.seeds.{split}_{stat}"] = rmse(s[f"{split}_rmse"][stat])
+            v[f"q2.seeds.{split}_{stat}"] = four(s[f"{split}_rmse"][stat])
     # The seeds whose test RMSE is over twice the median (as tools/analyse_q2.py picks them),
     # one table row each in seed order, and the seed with the lowest test RMSE.
     median = s["test_rmse"]["median"]
@@ -106,7 +103,7 @@ def q2_values():
         for key, name in (("train_rmse", "train"), ("test_rmse", "test"),
                           ("test_rmse_without_20", "without20"),
                           ("test_rmse_without_those_units", "without_silent")):
-            v[f"q2.an.{row}.{name}"] = rmse(m[key])
+            v[f"q2.an.{row}.{name}"] = four(m[key])
         v[f"q2.an.{row}.share20"] = f"{100 * m['share_of_squared_error_20']:.0f}"
         v[f"q2.an.{row}.silent"] = str(m["units_off_for_every_training_house"])
         v[f"q2.an.{row}.houses"] = str(m["test_houses_that_switch_them_on"])
@@ -145,14 +142,14 @@ def q3_values():
         for flag in ("learning_rate", "hidden_size", "layers"):
             if flag in config:
                 v[f"q3.{short}.{flag}"] = f"{config[flag]:g}"
-        v[f"q3.{short}.dev_acc"], v[f"q3.{short}.test_acc"] = acc(f["dev_acc"]), acc(f["test_acc"])
-        v[f"q3.{short}.train_acc"] = acc(f["train_acc"])
+        v[f"q3.{short}.dev_acc"], v[f"q3.{short}.test_acc"] = four(f["dev_acc"]), four(f["test_acc"])
+        v[f"q3.{short}.train_acc"] = four(f["train_acc"])
         epoch, value = best_epoch(record, "dev_acc")
-        v[f"q3.{short}.best_dev_acc"], v[f"q3.{short}.best_dev_epoch"] = acc(value), str(epoch)
+        v[f"q3.{short}.best_dev_acc"], v[f"q3.{short}.best_dev_epoch"] = four(value), str(epoch)
         epoch, value = best_epoch(record, "dev_acc", min)
-        v[f"q3.{short}.worst_dev_acc"], v[f"q3.{short}.worst_dev_epoch"] = acc(value), str(epoch)
+        v[f"q3.{short}.worst_dev_acc"], v[f"q3.{short}.worst_dev_epoch"] = four(value), str(epoch)
         dev = [r["dev_acc"] for r in rows]
-        v[f"q3.{short}.max_drop"] = acc(max(a - b for a, b in zip(dev, dev[1:])))
+        v[f"q3.{short}.max_drop"] = four(max(a - b for a, b in zip(dev, dev[1:])))
         if model == "perceptron":  # train_loss: the fraction of examples it made a mistake on
             mistakes = [r["train_loss"] * n_train for r in rows]
             assert all(abs(m - round(m)) < 1e-6 for m in mistakes), "not a fraction of mistakes"
@@ -181,7 +178,7 @@ def q3_values():
     v["q3.init.median_preactivation"] = f"{init['median_first_layer_preactivation']:.0f}"
     v["q3.init.largest_logit"] = f"{init['median_largest_logit']:.0f}"
     v["q3.init.loss"] = f"{init['mean_loss']:.1f}"
-    v["q3.init.acc"] = acc(init["accuracy"])
+    v["q3.init.acc"] = four(init["accuracy"])
     return v
 
 
@@ -209,7 +206,7 @@ def q4_values(study):
             for stat, value in (row[metric] or {}).items():
                 v[f"{key}.{metric}.{stat}"] = f"{value:.4f}"
         finals = [r["final"] for r in records]
-        v[key + ".gap.mean"] = acc(np.mean([f["train_acc"] - f["dev_acc"] for f in finals]))
+        v[key + ".gap.mean"] = four(np.mean([f["train_acc"] - f["dev_acc"] for f in finals]))
         eval_loss = [r["epochs"][-1]["train_eval_loss"] for r in records]
         v[key + ".train_eval_loss.mean"] = f"{np.mean(eval_loss):.4f}"
         # The training images misclassified at the end, and the least mean loss each of them
@@ -219,7 +216,7 @@ def q4_values(study):
         v[key + ".loss_per_mistake"] = f"{np.mean([l / e for l, e in zip(eval_loss, errors)]):.1f}"
         # The largest change of validation accuracy between consecutive epochs, over the last
         # 5 epochs of every seed: how much one run moves by chance.
-        v[key + ".swing.max"] = acc(max(max(abs(b - a) for a, b in zip(dev, dev[1:]))
+        v[key + ".swing.max"] = four(max(max(abs(b - a) for a, b in zip(dev, dev[1:]))
                                         for dev in ([e["dev_acc"] for e in r["epochs"][-6:]]
                                                     for r in records)))
         if all("dead_units" in f for f in finals):
@@ -238,7 +235,7 @@ def q4_values(study):
         v[f"q4.{group}.n_ties"] = str(len(ties))
         for metric in ("dev_acc", "test_acc"):
             for stat in ("mean", "std"):
-                v[f"q4.{group}.{metric}.{stat}"] = acc(best[metric][stat])
+                v[f"q4.{group}.{metric}.{stat}"] = four(best[metric][stat])
     # Q4.3 against one hidden layer (Q4.2's default): a tie when the ranges of final validation
     # accuracy over the seeds overlap.
     deeper = next((r for r in rows if r["group"] == "q4_3" and r.get("verdict") == "best"), None)
