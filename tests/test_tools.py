@@ -1,5 +1,6 @@
 """The tools: the Q4 study (names, spread, verdicts, a tiny end-to-end run), the report
 generator, the submission archive and the reproduction driver."""
+import importlib.util
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import pytest
 
 from conftest import ROOT, load_script
 
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
 make_report = load_script("tools/make_report.py")
 make_submission = load_script("tools/make_submission.py")
 reproduce = load_script("tools/reproduce.py")
@@ -205,12 +207,15 @@ def test_submission_archive_runs_where_it_is_unzipped(tmp_path):
         assert archive.read("report.pdf")[:5] == b"%PDF-"
         archive.extractall(tmp_path / "unzipped")
     folder = tmp_path / "unzipped"
+    tiny_fashion(folder / "Fashion-MNIST.npz")  # what the downloader would have written
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([sys.executable, str(folder / "hw1-q2.py"), "linear_regression",
-                          "-epochs", "1"], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert (folder / "runs" / "q2" / "linear_regression-epochs=1.json").is_file()
+    runs = [("hw1-q2.py", "linear_regression", "q2"), ("hw1-q3.py", "perceptron", "q3")]
+    runs += [("hw1-q4.py", "logistic_regression", "q4")] if HAVE_TORCH else []
+    for script, model, question in runs:
+        out = subprocess.run([sys.executable, str(folder / script), model, "-epochs", "1"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert (folder / "runs" / question / f"{model}-epochs=1.json").is_file()
 
 
 # ---------------------------------------------------------------------------------------------
