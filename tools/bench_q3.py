@@ -1,22 +1,38 @@
 #!/usr/bin/env python
-"""Benchmark Q3: hw1-q3.py's epoch against a textbook numpy loop, side by side, and its memory.
+"""Q3 speed: hw1-q3.py's command against a textbook script's, and the allocator's page faults.
 
-    python tools/bench_q3.py                          # all three models
-    python tools/bench_q3.py -models mlp -repeats 7 -examples 5000 -no_rss
+    python tools/bench_q3.py [-models mlp] [-repeats 3] [-steps 6000] [-data FILE]
 
-The textbook loops below are written the way a typical solution does it: fresh arrays every
-step, np.outer for the gradient, `W -= lr * grad`. For each model, every repetition times one
-pass of the textbook loop and one of the project's `train_epoch` over the same examples from
-the same starting weights (the order of the two alternates between repetitions); the table
-shows the median seconds of each, scaled to a 50,000-example epoch, and their ratio. Examples:
-the first -examples of Fashion-MNIST.npz's shuffled training set, or synthetic pixels when the
-file is absent. Before that, each model's real run `hw1-q3.py <model> -epochs 1` (loading, one
-epoch, evaluation, saving) runs in a child process, whose peak resident memory is reported
-(ru_maxrss of that child alone). On a shared machine compare the ratios, not the seconds.
+1. Whole commands, what a user runs: `python hw1-q3.py <model> -epochs 1` (load, one epoch,
+   evaluation, record and figures) against `python tools/textbook_q3.py <model>` (load, the same
+   epoch: same seed, order and initial weights, hence the same accuracies; no record or figures),
+   each in a fresh process, -repeats times each, alternating the order. The textbook runs twice:
+   as a student runs it, and with the allocator thresholds hw1-q3.py sets (through glibc's
+   documented GLIBC_TUNABLES): its loop's speed when it too escapes the page-fault storm below.
+   Wall seconds, and from os.wait4 on the child: user and system seconds, peak memory (max RSS),
+   minor page faults. The table shows medians, the ratios textbook / hw1-q3 (above 1: hw1-q3 is
+   faster) of wall and of user+system time, and system time as % of user. A first row times
+   loading the data alone (utils.load_classification_data): the system time any command pays.
+2. Steps in one process. Whether glibc hands a step's ~1 MB temporaries (np.outer, lr * grad)
+   back to the kernel, to fault them back in at the next step, depends on what the process did
+   before. Each of four child processes times -steps steps of hw1-q3's MLP.update_weight and as
+   many of textbook_q3.mlp_step (from the same weights, on the same examples), interleaved in
+   blocks, after one of two histories: "fresh" (only the examples, read from a .npy: nothing
+   large freed before) and "after work" (then the data loaded with utils.load_classification_data
+   and the MLP evaluated on the training and dev sets, as between two epochs of hw1-q3.py);
+   once with glibc's defaults and once with utils.keep_freed_memory() called at start-up, as the
+   scripts do (it is process-wide, hence one process each). getrusage(RUSAGE_SELF) deltas over
+   the blocks: CPU (user+system) microseconds per step, system as % of user, minor faults per step.
+Then a one-line verdict per target: the MLP command at least 0.9x the textbook's with system
+time under 5% of user, and the same for the steps with keep_freed_memory after either history.
+The speed verdicts use user+system time (wall time is shown too): on a shared machine wall time
+also counts the waits for a core, which vary with the other jobs. Compare ratios, not seconds.
 """
 import argparse
-import copy
+import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,138 +44,183 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import utils  # noqa: E402
 
-q3 = utils.load_script("hw1-q3.py")
 MODELS = ["perceptron", "logistic_regression", "mlp"]
-EPOCH = 50_000
-MEMORY_TARGET_GIB = 1.5
+BLOCK = 500  # steps per interleaved block
+EPOCH = 50_000  # training examples
 
 
-def textbook_softmax(scores):
-    shifted = scores - scores.max()
-    return np.exp(shifted) / np.exp(shifted).sum()
+# glibc's documented environment settings for the thresholds utils.keep_freed_memory() sets.
+TUNABLES = {"GLIBC_TUNABLES": f"glibc.malloc.mmap_threshold={32 << 20}:"
+                              f"glibc.malloc.trim_threshold={256 << 20}"}
 
 
-def textbook_perceptron(W, X, y):
-    for x_i, y_i in zip(X, y):
-        y_hat = np.argmax(W.dot(x_i))
-        if y_hat != y_i:
-            W[y_i] += x_i
-            W[y_hat] -= x_i
+def run(argv, env=None):
+    """Run `python argv...` in the project root, a fresh process: its resource usage."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable] + argv, cwd=ROOT, stdout=subprocess.DEVNULL,
+                             env=dict(os.environ, **env) if env else None)
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"error: {' '.join(argv)} failed")
+    return {"wall": time.perf_counter() - start, "user": usage.ru_utime,
+            "sys": usage.ru_stime, "rss": usage.ru_maxrss / 1024, "faults": usage.ru_minflt}
 
 
-def textbook_logistic_regression(W, X, y, lr=0.001):
-    for x_i, y_i in zip(X, y):
-        probs = textbook_softmax(W.dot(x_i))
-        one_hot = np.zeros(W.shape[0])
-        one_hot[y_i] = 1
-        grad = np.outer(probs - one_hot, x_i)
-        W -= lr * grad
-
-
-def textbook_mlp(weights, biases, X, y, lr=0.001):
-    """One hidden layer: weights [W1 (h, d), W2 (K, h)], biases [b1, b2]."""
-    W1, W2 = weights
-    b1, b2 = biases
-    for x_i, y_i in zip(X, y):
-        z1 = W1.dot(x_i) + b1
-        h1 = np.maximum(z1, 0)
-        probs = textbook_softmax(W2.dot(h1) + b2)
-        one_hot = np.zeros(W2.shape[0])
-        one_hot[y_i] = 1
-        grad_z2 = probs - one_hot
-        grad_W2 = np.outer(grad_z2, h1)
-        grad_z1 = W2.T.dot(grad_z2) * (z1 > 0)
-        grad_W1 = np.outer(grad_z1, x_i)
-        W1 -= lr * grad_W1
-        b1 -= lr * grad_z1
-        W2 -= lr * grad_W2
-        b2 -= lr * grad_z2
-
-
-def textbook_epoch(name, model, X, y):
-    if name == "perceptron":
-        textbook_perceptron(model.W, X, y)
-    elif name == "logistic_regression":
-        textbook_logistic_regression(model.W, X, y)
-    else:
-        textbook_mlp(model.weights, model.biases, X, y)
-
-
-def project_epoch(name, model, X, y):
-    model.train_epoch(X, y, **({} if name == "perceptron" else {"learning_rate": 0.001}))
-
-
-def timed(epoch, name, start, X, y):
-    model = copy.deepcopy(start)
-    began = time.perf_counter()
-    epoch(name, model, X, y)
-    return time.perf_counter() - began
-
-
-def examples(name, n, data_path):
-    """(X, y, source): n training examples, with the bias column for the linear models."""
-    bias = name != "mlp"
-    if os.path.exists(data_path):
-        X, y = utils.load_classification_data(bias=bias, path=data_path)["train"]
-        order = np.random.default_rng(0).permutation(len(y))[:n]
-        return X[order], y[order], "Fashion-MNIST"
-    rng = np.random.default_rng(0)   # pixel-like: half exact zeros
-    X = rng.random((n, 784)) * (rng.random((n, 784)) < 0.5)
-    if bias:
-        X = np.hstack([X, np.ones((n, 1))])
-    return X, rng.integers(0, 10, n), "synthetic"
-
-
-def peak_memory_gib(name, data_path):
-    """Peak resident memory (GiB) of the real run `hw1-q3.py <name> -epochs 1`, a child."""
+def commands(models, repeats, data):
+    print(f"1. whole commands in fresh processes, one epoch, medians of {repeats} runs each "
+          "(alternating order)\n")
+    print(f"{'model':20s} {'command':13s} {'wall s':>7s} {'user s':>7s} {'sys s':>6s} "
+          f"{'sys/user':>8s} {'max RSS':>9s} {'faults':>9s}  textbook/hw1-q3: wall, user+sys")
+    load = ["-c", "import sys, utils; utils.load_classification_data(path=sys.argv[1])", data]
+    results = {}
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, os.path.join(ROOT, "hw1-q3.py"), name, "-epochs", "1",
-                   "-data", data_path, "-output", out]
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)
-    if status != 0:
-        raise SystemExit(f"error: {' '.join(command)} failed")
-    return usage.ru_maxrss / 2**20   # KiB on Linux
+        groups = {"(data loading only)": {"load": (load, None)}}
+        for model in models:
+            textbook = ["tools/textbook_q3.py", model, data]
+            groups[model] = {"textbook": (textbook, None), "textbook+env": (textbook, TUNABLES),
+                             "hw1-q3": (["hw1-q3.py", model, "-epochs", "1", "-data", data,
+                                         "-output", out], None)}
+        for model, argvs in groups.items():
+            runs = {name: [] for name in argvs}
+            for repeat in range(repeats):
+                for name in list(argvs)[::1 if repeat % 2 == 0 else -1]:
+                    runs[name].append(run(*argvs[name]))
+            m = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+                 for name, rs in runs.items()}
+            for name, r in m.items():
+                ratios = ""
+                if name.startswith("textbook"):
+                    sc = m["hw1-q3"]
+                    ratios = (f"  {r['wall'] / sc['wall']:.2f}x, "
+                              f"{(r['user'] + r['sys']) / (sc['user'] + sc['sys']):.2f}x")
+                print(f"{model:20s} {name:13s} {r['wall']:7.1f} {r['user']:7.1f} {r['sys']:6.2f} "
+                      f"{100 * r['sys'] / r['user']:7.1f}% {r['rss']:5.0f} MiB {r['faults']:9.0f}"
+                      + ratios, flush=True)
+            results[model] = m
+    print(f"textbook+env: GLIBC_TUNABLES={TUNABLES['GLIBC_TUNABLES']}\n"
+          "  (the thresholds utils.keep_freed_memory sets in hw1-q3.py)\n")
+    return results
+
+
+def steps_child(history, keep, steps, examples, data):
+    """One process of part 2: prints {step kind: [(wall, user, sys, minor faults) per block]}."""
+    if keep:
+        utils.keep_freed_memory()
+    q3, textbook = utils.load_script("hw1-q3.py"), utils.load_script("tools/textbook_q3.py")
+    X, y = np.load(examples + "-X.npy"), np.load(examples + "-y.npy").tolist()
+    np.random.seed(42)
+    model = q3.MLP(10, X.shape[1], hidden_size=200, layers=1)
+    params = [model.weights[0].copy(), model.biases[0].copy(), model.weights[1].copy(),
+              model.biases[1].copy()]
+    if history == "after work":
+        splits = utils.load_classification_data(path=data)
+        model.evaluate(*splits["train"])
+        model.evaluate(*splits["dev"])
+    kinds = {"textbook": lambda x, t: textbook.mlp_step(params, x, t),
+             "hw1-q3": lambda x, t: model.update_weight(x, t, learning_rate=0.001)}
+    blocks = {name: [] for name in kinds}
+    for b, first in enumerate(range(0, steps, BLOCK)):
+        for name in list(kinds)[::1 if b % 2 == 0 else -1]:
+            step, start = kinds[name], time.perf_counter()
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            for i in range(first, min(first + BLOCK, steps)):
+                step(X[i], y[i])
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            blocks[name].append((time.perf_counter() - start, after.ru_utime - before.ru_utime,
+                                 after.ru_stime - before.ru_stime,
+                                 after.ru_minflt - before.ru_minflt))
+    print(json.dumps(blocks))
+
+
+def in_process(steps, data):
+    print(f"2. MLP steps in one process: {steps} steps of each, interleaved in blocks of {BLOCK}; "
+          "getrusage deltas (median us/step over blocks)\n")
+    print(f"{'history':10s} {'allocator':17s} {'step':9s} {'wall us':>7s} {'cpu us':>7s} "
+          f"{'user s':>6s} {'sys s':>6s} {'sys/user':>8s} {'faults/step':>11s}  "
+          "textbook/hw1-q3 cpu")
+    splits = utils.load_classification_data(path=data)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        examples = os.path.join(tmp, "examples")
+        order = np.random.default_rng(0).permutation(len(splits["train"][1]))[:steps]
+        np.save(examples + "-X.npy", splits["train"][0][order])
+        np.save(examples + "-y.npy", splits["train"][1][order])
+        del splits
+        for history in ("fresh", "after work"):
+            for keep in (False, True):
+                allocator = "keep_freed_memory" if keep else "glibc defaults"
+                out = subprocess.run([sys.executable, __file__, "-steps_child", history,
+                                      str(int(keep)), str(steps), examples, "-data", data],
+                                     check=True, capture_output=True, text=True).stdout
+                cpu = {}
+                for name, blocks in json.loads(out).items():
+                    n = [min(BLOCK, steps - k * BLOCK) for k in range(len(blocks))]
+                    wall = statistics.median(b[0] / k * 1e6 for b, k in zip(blocks, n))
+                    cpu[name] = statistics.median((b[1] + b[2]) / k * 1e6
+                                                  for b, k in zip(blocks, n))
+                    user, system, faults = (sum(b[i] for b in blocks) for i in (1, 2, 3))
+                    results[history, keep, name] = (100 * system / user, faults / steps)
+                    print(f"{history:10s} {allocator:17s} {name:9s} {wall:7.0f} {cpu[name]:7.0f} "
+                          f"{user:6.2f} {system:6.2f} {100 * system / user:7.1f}% "
+                          f"{faults / steps:11.1f}"
+                          + (f"  {cpu['textbook'] / cpu[name]:.2f}x" if name == "hw1-q3" else ""),
+                          flush=True)
+                results[history, keep] = cpu["textbook"] / cpu["hw1-q3"]
+    print()
+    return results
+
+
+def verdict(target, met, numbers):
+    print(f"{'met' if met else 'NOT met':7s} | {target}: {numbers}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-models", nargs="+", choices=MODELS, default=MODELS)
-    parser.add_argument("-repeats", type=utils.number(int, 1, 100), default=7)
-    parser.add_argument("-examples", type=utils.number(int, 10, EPOCH), default=3000)
+    parser.add_argument("-models", nargs="*", choices=MODELS, default=MODELS,
+                        help="the commands of part 1 (none: part 2 only)")
+    parser.add_argument("-repeats", type=utils.number(int, 1, 100), default=3)
+    parser.add_argument("-steps", type=utils.number(int, BLOCK, 50_000), default=6000)
     parser.add_argument("-data", default=utils.FASHION_PATH)
-    parser.add_argument("-no_rss", action="store_true",
-                        help="skip the real one-epoch runs that measure peak memory")
+    parser.add_argument("-steps_child", nargs=4, help=argparse.SUPPRESS)
     opt = parser.parse_args()
-    data_path = os.path.abspath(opt.data)
+    data = os.path.abspath(opt.data)
+    if opt.steps_child:
+        history, keep, steps, examples = opt.steps_child
+        return steps_child(history, keep == "1", int(steps), examples, data)
+    # The commands first, while this process is small: a child's peak memory counts its
+    # parent's at the fork.
+    cmd = commands(opt.models, opt.repeats, data) if opt.models else {}
+    steps = in_process(opt.steps, data)
 
-    # Memory first, while this process is small (a child starts as a copy of its parent).
-    memory = {}
-    if not opt.no_rss and os.path.exists(data_path):
-        memory = {name: peak_memory_gib(name, data_path) for name in opt.models}
-    print(f"{'model':20s} {'textbook s/epoch':>16s} {'hw1-q3 s/epoch':>15s} "
-          f"{'ratio':>6s} {'peak memory':>12s}  examples timed")
-    for name in opt.models:
-        X, y, source = examples(name, opt.examples, data_path)
-        utils.configure_seed(42)
-        start = q3.build_model({"model": name, "hidden_size": 200, "layers": 1}, X.shape[1])
-        for epoch in (textbook_epoch, project_epoch):   # warm-up: imports, caches, allocator
-            timed(epoch, name, start, X[:100], y[:100])
-        textbook, project = [], []
-        for repeat in range(opt.repeats):  # interleaved, alternating which goes first
-            pair = [(textbook, textbook_epoch), (project, project_epoch)]
-            for times, epoch in pair if repeat % 2 == 0 else pair[::-1]:
-                times.append(timed(epoch, name, start, X, y))
-        scale = EPOCH / len(y)
-        t_textbook, t_project = (float(np.median(t)) * scale for t in (textbook, project))
-        pairs = np.array(textbook) / np.array(project)
-        rss = f"{memory[name]:.2f} GiB" if name in memory else "-"
-        print(f"{name:20s} {t_textbook:16.2f} {t_project:15.2f} {t_textbook / t_project:5.2f}x "
-              f"{rss:>12s}  {len(y)} {source}, median of {opt.repeats} "
-              f"(pair ratios {pairs.min():.2f}-{pairs.max():.2f})", flush=True)
-    print("ratio: textbook seconds / hw1-q3 seconds (above 1: hw1-q3 is faster). Peak memory: "
-          f"`hw1-q3.py <model> -epochs 1`, target under {MEMORY_TARGET_GIB} GiB.")
+    print("verdicts")
+    if "mlp" in cmd:
+        sc, cpu = cmd["mlp"]["hw1-q3"], lambda r: r["user"] + r["sys"]
+        ratios = {name: (cpu(cmd["mlp"][name]) / cpu(sc), cmd["mlp"][name]["wall"] / sc["wall"])
+                  for name in ("textbook", "textbook+env")}
+        verdict("hw1-q3.py mlp command >= 0.9x textbook, with and without env (user+sys)",
+                min(r[0] for r in ratios.values()) >= 0.9,
+                ", ".join(f"{name} {c:.2f}x (wall {w:.2f}x)" for name, (c, w) in ratios.items()))
+        pct = {name: 100 * r["sys"] / r["user"] for name, r in cmd["mlp"].items()}
+        verdict("hw1-q3.py mlp command: system < 5% of user", pct["hw1-q3"] < 5,
+                f"{pct['hw1-q3']:.1f}% (textbook {pct['textbook']:.1f}%, textbook+env "
+                f"{pct['textbook+env']:.1f}%; loading the data alone takes "
+                f"{cmd['(data loading only)']['load']['sys']:.2f} s of system time)")
+    for history in ("fresh", "after work"):
+        ratio, (sys_pct, faults) = steps[history, True], steps[history, True, "hw1-q3"]
+        verdict(f"MLP steps {history}, keep_freed_memory: >= 0.9x textbook (cpu)",
+                ratio >= 0.9,
+                f"{ratio:.2f}x")
+        verdict(f"MLP steps {history}, keep_freed_memory: system < 5% of user", sys_pct < 5,
+                f"{sys_pct:.1f}% ({faults:.1f} faults/step)")
+    storms = [f"{name} {model} command ({r['faults'] / EPOCH:.0f} faults/example)"
+              for model, rows in cmd.items() for name, r in rows.items()
+              if r["faults"] > 100 * EPOCH]
+    storms += [f"{name} steps {history} ({steps[history, False, name][1]:.0f} faults/step)"
+               for history in ("fresh", "after work") for name in ("textbook", "hw1-q3")
+               if steps[history, False, name][1] > 100]
+    print("here, glibc's defaults give a page-fault storm (over 100 faults per step) to: "
+          + (", ".join(storms) if storms else "no step, after either history"))
 
 
 if __name__ == "__main__":
-    main()
+    utils.run_main(main)
