@@ -12,7 +12,6 @@ SGD over the training set, shuffled afresh every epoch. The metric is the root m
 error (RMSE) of the log sale price. Records and figures go to runs/q2/ unless -output is given.
 """
 import math
-import os
 import time
 
 import numpy as np

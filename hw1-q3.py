@@ -12,7 +12,6 @@ MLP). The linear models read the bias as an extra input feature (a last column o
 MLP has explicit bias vectors. A run writes its record and figures to runs/q3/ (-output).
 """
 import math
-import os
 import time
 
 import numpy as np

@@ -11,7 +11,6 @@ step. After each epoch the model is evaluated with dropout off on the whole trai
 the validation set. A run writes its record and figures to runs/q4/ (-output).
 """
 import math
-import os
 import time
 
 import utils

@@ -76,20 +76,6 @@ def configure_seed(seed):
         torch.manual_seed(seed)
 
 
-def load_script(path):
-    """Import a script of the project by its path from the project root, e.g. "hw1-q4.py"
-    (file names with dashes cannot be imported by name), once per process. The module is
-    registered as, e.g., "hw1_q4"."""
-    import importlib.util
-    name = os.path.basename(path).replace("-", "_").removesuffix(".py")
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 # ---------------------------------------------------------------------------------------------
 # Errors a user can fix: one line, exit status 1 (see run_main).
 
@@ -294,11 +280,6 @@ def save_run(folder, name, record, figures=(), show=False):
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
     atomic_write_bytes(path, text.encode())
     return path
-
-
-def load_record(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def run_name(config, parser):

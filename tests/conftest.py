@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tools")]
 
 import utils  # noqa: E402
-from utils import load_script  # noqa: E402,F401 (the tests import it from here)
+from common import load_script  # noqa: E402 (tools/common.py; the tests import it from here)
 
 SCRIPTS = {"q2": "hw1-q2.py", "q3": "hw1-q3.py", "q4": "hw1-q4.py"}
 

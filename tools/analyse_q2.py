@@ -28,15 +28,13 @@ What it measures:
 import itertools
 import json
 import os
-import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import utils  # noqa: E402
+from common import load_record, load_script  # first: puts the project folder on sys.path
+import utils
 
-q2 = utils.load_script("hw1-q2.py")
+q2 = load_script("hw1-q2.py")
 K_OUTLYING = (0, 1, 2, 5, 10, 20)
 RARE = 5  # a one-hot column is rare when its rarer value occurs in at most RARE training houses
 
@@ -180,7 +178,7 @@ def main(argv=None):
     utils.check_output_folder(opt.output)
     print(f"reading {opt.study} (seed study), {opt.linear} (linear run) and {opt.data}",
           flush=True)
-    study, linear = utils.load_record(opt.study), utils.load_record(opt.linear)
+    study, linear = load_record(opt.study), load_record(opt.linear)
     data = utils.load_regression_data(bias=True, path=opt.data)
     (X_train, y_train), (X_test, y_test) = data["train"], data["test"]
 

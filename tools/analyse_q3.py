@@ -21,15 +21,13 @@ linear axis from epoch 2 (epoch 1's value, over ten times the others, would flat
 """
 import json
 import os
-import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import utils  # noqa: E402
+from common import load_record, load_script  # first: puts the project folder on sys.path
+import utils
 
-q3 = utils.load_script("hw1-q3.py")
+q3 = load_script("hw1-q3.py")
 MODELS = ("perceptron", "logistic_regression", "mlp")
 
 
@@ -65,7 +63,7 @@ def main(argv=None):
                                   "or pass -records FOLDER")
     utils.check_output_folder(opt.output)
     print(f"reading {', '.join(paths.values())} and {opt.data}", flush=True)
-    records = {model: utils.load_record(path) for model, path in paths.items()}
+    records = {model: load_record(path) for model, path in paths.items()}
     record = records["mlp"]
     config = record["config"]
 

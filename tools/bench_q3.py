@@ -40,9 +40,8 @@ import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import utils  # noqa: E402
+from common import ROOT, load_script  # first: puts the project folder on sys.path
+import utils
 
 MODELS = ["perceptron", "logistic_regression", "mlp"]
 BLOCK = 500  # steps per interleaved block
@@ -106,7 +105,7 @@ def steps_child(history, keep, steps, examples, data):
     """One process of part 2: prints {step kind: [(wall, user, sys, minor faults) per block]}."""
     if keep:
         utils.keep_freed_memory()
-    q3, textbook = utils.load_script("hw1-q3.py"), utils.load_script("tools/textbook_q3.py")
+    q3, textbook = load_script("hw1-q3.py"), load_script("tools/textbook_q3.py")
     X, y = np.load(examples + "-X.npy"), np.load(examples + "-y.npy").tolist()
     np.random.seed(42)
     model = q3.MLP(10, X.shape[1], hidden_size=200, layers=1)

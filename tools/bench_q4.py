@@ -34,11 +34,10 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import utils  # noqa: E402
+from common import ROOT, load_script  # first: puts the project folder on sys.path
+import utils
 
-q4 = utils.load_script("hw1-q4.py")
+q4 = load_script("hw1-q4.py")
 NETWORK = {"n_classes": 10, "n_features": 784, "hidden_size": 200, "layers": 1,
            "activation_type": "relu", "dropout": 0.3}  # hw1-q4.py mlp's defaults
 LEARNING_RATE = 0.01

@@ -16,10 +16,8 @@ import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import utils  # noqa: E402
-from utils import load_script  # noqa: E402
+from common import ROOT, load_script  # first: puts the project folder on sys.path
+import utils
 RESULTS = os.path.join(ROOT, "results")
 GENERATED = os.path.join(ROOT, "report", "generated")
 README = os.path.join(ROOT, "README.md")

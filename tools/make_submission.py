@@ -9,12 +9,10 @@ results or Fashion-MNIST data.
 """
 import argparse
 import os
-import sys
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from utils import atomic_file  # noqa: E402
+from common import ROOT  # first: puts the project folder on sys.path
+from utils import atomic_file
 
 FILES = ["hw1-q2.py", "hw1-q3.py", "hw1-q4.py", "utils.py", "download_fashion_mnist.py",
          "ames.npz", "requirements.txt", "environment.yml"]

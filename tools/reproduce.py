@@ -21,9 +21,8 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import utils  # noqa: E402
+from common import ROOT  # first: puts the project folder on sys.path
+import utils
 
 LOGS = os.path.join(ROOT, "results", "logs")
 PY = sys.executable

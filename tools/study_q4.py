@@ -37,9 +37,8 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import utils  # noqa: E402
+from common import ROOT, load_record, load_script  # first: puts the project folder on sys.path
+import utils
 
 SCRIPT = os.path.join(ROOT, "hw1-q4.py")
 SEEDS, EPOCHS = (42, 43, 44), 20  # seed 42: the run the assignment asks for
@@ -57,7 +56,7 @@ CONFIGS += [("q4_3", f"layers={n}", {"model": "mlp", "layers": n}) for n in (2, 
 
 
 def q4_parser():
-    return utils.load_script("hw1-q4.py").build_parser()
+    return load_script("hw1-q4.py").build_parser()
 
 
 def command(flags, seed, output, data):
@@ -111,7 +110,7 @@ def run_study(seeds, epochs, workers, output, data):
                 print(f"{elapsed} FAILED {name} (exit {code}; see {output}/logs/{name}.log)",
                       flush=True)
                 continue
-            record = utils.load_record(os.path.join(output, "runs", name + ".json"))
+            record = load_record(os.path.join(output, "runs", name + ".json"))
             final = record["final"]
             print(f"{elapsed} {name}: {record['seconds']:.0f} s, valid {final.get('dev_acc')}, "
                   f"test {final['test_acc']}", flush=True)
@@ -138,7 +137,7 @@ def summarise(seeds, epochs, output):
     parser, rows = q4_parser(), []
     for group, varied, flags in CONFIGS:
         flags = {**flags, "epochs": epochs}
-        records = {seed: utils.load_record(record_path(flags, seed, output, parser))
+        records = {seed: load_record(record_path(flags, seed, output, parser))
                    for seed in seeds if os.path.exists(record_path(flags, seed, output, parser))}
         if not records:
             continue
