@@ -231,6 +231,7 @@ def q4_values(study):
         v[f"q4.{group}.best"] = describe(best["varied"])
         v[f"q4.{group}.ties"] = " and ".join(ties) if ties else "none"
         v[f"q4.{group}.n_ties"] = str(len(ties))
+        v[f"q4.{group}.n"] = str(len(best["seeds"]))
         for metric in ("dev_acc", "test_acc"):
             for stat in ("mean", "std"):
                 v[f"q4.{group}.{metric}.{stat}"] = four(best[metric][stat])
@@ -333,7 +334,7 @@ def readme_table(values):
             rows.append((f"{label}, best by mean validation accuracy: "
                          f"{values[f'q4.{group}.best']}" + ("" if ties == "none" else
                                                              f" (ties: {ties})"),
-                         f"test accuracy, mean ± sd over {values['q4.n_seeds']} seeds",
+                         f"test accuracy, mean ± sd over {values[f'q4.{group}.n']} seeds",
                          f"{values[f'q4.{group}.test_acc.mean']} ± "
                          f"{values[f'q4.{group}.test_acc.std']}"))
     rows += command_times() + timing_rows()
