@@ -5,19 +5,12 @@ the first epoch.
     python hw1-q3.py perceptron; python hw1-q3.py logistic_regression; python hw1-q3.py mlp
     python tools/analyse_q3.py       # reads runs/q3/{perceptron,logistic_regression,mlp}.json
 
-By default it reads the records those commands write in runs/q3/, and Fashion-MNIST.npz, and
-writes analysis.json, analysis-linear.pdf and analysis-mlp-loss.pdf to runs/q3/.
-tools/reproduce.py passes -records results/q3 -output results/q3.
-
-What it measures: it builds the MLP of the record (its hidden size, layers and seed) exactly
-as hw1-q3.py does, weights ~ N(0.1, 0.1^2) and zero biases, and runs one forward pass over
-the training images before any update: the share of positive first-layer pre-activations, the
-logits' size, the mean loss and the accuracy at initialisation. It also records the number of
-training examples, so that a perceptron record's train_loss (its fraction of mistakes per
-epoch) converts to mistakes. Figures, redrawn from the records: analysis-linear.pdf, one row of
-three panels (the perceptron's and logistic regression's accuracy per epoch, logistic
-regression's training loss); analysis-mlp-loss.pdf, the MLP's mean training loss per epoch on a
-linear axis from epoch 2 (epoch 1's value, over ten times the others, would flatten the rest).
+It builds the mlp record's MLP exactly as hw1-q3.py does (weights ~ N(0.1, 0.1^2), zero biases)
+and runs one forward pass over the training images before any update (at_initialisation); it
+also records the number of training examples (a perceptron's train_loss is its fraction of
+mistakes). It writes analysis.json, analysis-linear.pdf (Q3.1's accuracies per epoch and logistic
+regression's loss) and analysis-mlp-loss.pdf (the MLP's training loss from epoch 2: epoch 1's,
+over ten times the others, would flatten the rest) to -output, runs/q3/ by default.
 """
 import json
 import os
@@ -35,7 +28,8 @@ def at_initialisation(model, X, y):
     """One forward pass of X (n, d), y (n,) through the untrained model: what it computes."""
     first = X @ model.weights[0].T + model.biases[0]  # (n, hidden) first-layer pre-activations
     logits, _ = model.forward(X)                        # (n, n_classes)
-    top = logits.max(axis=1)
+    top = logits.max(axis=1)                            # (n,)
+    # (n,): the cross-entropy, log(sum(exp(logits))) - the true class's logit
     loss = np.log(np.exp(logits - top[:, None]).sum(axis=1)) + top - logits[np.arange(len(y)), y]
     return {"share_of_first_layer_preactivations_positive": float((first > 0).mean()),
             "images_with_every_first_layer_preactivation_positive":
@@ -64,25 +58,21 @@ def main(argv=None):
     utils.check_output_folder(opt.output)
     print(f"reading {', '.join(paths.values())} and {opt.data}", flush=True)
     records = {model: load_record(path) for model, path in paths.items()}
-    record = records["mlp"]
-    config = record["config"]
+    rows, config = records["mlp"]["epochs"], records["mlp"]["config"]
 
     # As hw1-q3.py: seed, load, build; loading draws no random number.
     utils.configure_seed(config["seed"])
-    data = utils.load_classification_data(bias=q3.MLP.bias_feature, path=opt.data)
-    X, y = data["train"]
+    X, y = utils.load_classification_data(bias=q3.MLP.bias_feature, path=opt.data)["train"]
     model = q3.MLP(q3.N_CLASSES, X.shape[1], hidden_size=config["hidden_size"],
                    layers=config["layers"])
     print("forward pass at initialisation over the training images", flush=True)
     analysis = {"records": paths, "seed": config["seed"], "n_train": len(y),
                 "initialisation": at_initialisation(model, X, y),
-                "first_epoch_train_loss": record["epochs"][0]["train_loss"]}
+                "first_epoch_train_loss": rows[0]["train_loss"]}
 
-    rows = record["epochs"]
     # Epoch 1 becomes a gap (NaN), which utils.plot leaves out.
-    figure = utils.plot({"training": [float("nan") if row["epoch"] == 1 else row["train_loss"]
-                                      for row in rows]},
-                        "Mean training loss (cross-entropy)",
+    loss = [float("nan") if row["epoch"] == 1 else row["train_loss"] for row in rows]
+    figure = utils.plot({"training": loss}, "Mean training loss (cross-entropy)",
                         os.path.join(opt.output, "analysis-mlp-loss.pdf"),
                         f"Q3.2(b) MLP, {config['layers']} x {config['hidden_size']} ReLU: "
                         "training loss from epoch 2")
@@ -104,15 +94,15 @@ def linear_figure(records, path):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
     fig, axes = plt.subplots(1, 3, figsize=(10, 2.9))
-    panels = [(records["perceptron"], "Q3.1(a) perceptron: accuracy", "Accuracy",
-               {"training": "train_acc", "validation": "dev_acc"}),
-              (records["logistic_regression"], "Q3.1(b) logistic regression: accuracy",
-               "Accuracy", {"training": "train_acc", "validation": "dev_acc"}),
-              (records["logistic_regression"], "Q3.1(b) logistic regression: loss",
+    accuracy = {"training": "train_acc", "validation": "dev_acc"}  # {label: metric}
+    panels = [("perceptron", "Q3.1(a) perceptron: accuracy", "Accuracy", accuracy),
+              ("logistic_regression", "Q3.1(b) logistic regression: accuracy", "Accuracy",
+               accuracy),
+              ("logistic_regression", "Q3.1(b) logistic regression: loss",
                "Mean training loss (cross-entropy)", {"training": "train_loss"})]
-    for ax, (record, title, ylabel, curves) in zip(axes, panels):
+    for ax, (model, title, ylabel, curves) in zip(axes, panels):
         for label, metric in curves.items():
-            values = [row[metric] for row in record["epochs"]]
+            values = [row[metric] for row in records[model]["epochs"]]
             ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
         ax.set_xlabel("Epoch")
         ax.set_ylabel(ylabel)

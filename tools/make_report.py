@@ -74,7 +74,8 @@ def q2_values():
 
     v["q2.nn.status"] = nn["status"]
     if nn["status"] == "ok":
-        v["q2.nn.train_rmse"], v["q2.nn.test_rmse"] = (four(nn["final"][k]) for k in ("train_rmse", "test_rmse"))
+        v["q2.nn.train_rmse"] = four(nn["final"]["train_rmse"])
+        v["q2.nn.test_rmse"] = four(nn["final"]["test_rmse"])
         v["q2.nn.gap"] = four(nn["final"]["test_rmse"] - nn["final"]["train_rmse"])
     else:
         v["q2.nn.diverged_epoch"] = str(nn["diverged_at"]["epoch"])
@@ -115,10 +116,10 @@ def q2_data_values(lin):
     sizes, the rank of the training columns and the number of slow directions (eigenvalues mu
     of X^T X / n along which the run's n * lr * mu * epochs is below one)."""
     data = utils.load_regression_data(bias=True, path=os.path.join(ROOT, utils.AMES_PATH))
-    X, y = data["train"]
+    X, y = data["train"]  # X (n, d): the standardised features and a bias column; y (n,)
     lr, epochs = lin["config"]["learning_rate"], lin["config"]["epochs"]
-    eig = np.linalg.eigvalsh(X.T @ X / len(y))
-    eig = eig[eig > 1e-9 * eig.max()]
+    eig = np.linalg.eigvalsh(X.T @ X / len(y))  # (d,)
+    eig = eig[eig > 1e-9 * eig.max()]  # (rank,): the nonzero ones
     return {"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(data['test'][1]):,}",
             "q2.n_features": str(X.shape[1] - 1), "q2.rank": str(len(eig)),
             "q2.n_slow": str(int((len(y) * lr * eig * epochs < 1).sum()))}
@@ -132,7 +133,7 @@ def q3_values():
     confusion matrix); and from analysis.json (tools/analyse_q3.py) the MLP at initialisation."""
     analysis = load("q3/analysis.json")
     n_train, init = analysis["n_train"], analysis["initialisation"]
-    v, counts = {}, {}
+    v, counts = {}, {}  # counts: {short name: {"errors": ..., "upper": ...}}
     for model, short in (("perceptron", "perc"), ("logistic_regression", "lr"), ("mlp", "mlp")):
         record = load(f"q3/{model}.json")
         f, config, rows = record["final"], record["config"], record["epochs"]
@@ -140,8 +141,8 @@ def q3_values():
         for flag in ("learning_rate", "hidden_size", "layers"):
             if flag in config:
                 v[f"q3.{short}.{flag}"] = f"{config[flag]:g}"
-        v[f"q3.{short}.dev_acc"], v[f"q3.{short}.test_acc"] = four(f["dev_acc"]), four(f["test_acc"])
-        v[f"q3.{short}.train_acc"] = four(f["train_acc"])
+        for metric in ("dev_acc", "test_acc", "train_acc"):
+            v[f"q3.{short}.{metric}"] = four(f[metric])
         epoch, value = best_epoch(record, "dev_acc")
         v[f"q3.{short}.best_dev_acc"], v[f"q3.{short}.best_dev_epoch"] = four(value), str(epoch)
         epoch, value = best_epoch(record, "dev_acc", min)
@@ -163,7 +164,7 @@ def q3_values():
                 v["q3.mlp.second_train_loss"] = f"{rows[1]['train_loss']:.2f}"
         # Test errors, and those that confuse two upper-body garments (T-shirt/top, pullover,
         # coat, shirt: classes 0, 2, 4, 6), which Q3.2(a) quotes.
-        confusion = np.array(f["test_confusion"])
+        confusion = np.array(f["test_confusion"])  # (10, 10): rows gold, columns predicted
         errors = int(confusion.sum() - np.trace(confusion))
         upper = int(sum(confusion[a][b] for a in UPPER_BODY for b in UPPER_BODY if a != b))
         v[f"q3.{short}.errors"], v[f"q3.{short}.upper_count"] = f"{errors:,}", f"{upper:,}"
