@@ -199,8 +199,10 @@ def figures(record):
     rows, c = record["epochs"], record["config"]
     if not rows:
         return []
-    what = {"perceptron": "Q3.1(a) perceptron", "logistic_regression": "Q3.1(b) logistic regression",
-            "mlp": f"Q3.2(b) MLP, {c.get('layers')} x {c.get('hidden_size')} ReLU"}.get(c["model"], c["model"])
+    titles = {"perceptron": "Q3.1(a) perceptron",
+              "logistic_regression": "Q3.1(b) logistic regression",
+              "mlp": f"Q3.2(b) MLP, {c.get('layers')} x {c.get('hidden_size')} ReLU"}
+    what = titles.get(c["model"], c["model"])
     loss_label = ("Mistakes per example" if c["model"] == "perceptron"
                   else "Mean training loss (cross-entropy)")
     return [("accuracy", {"training": [r["train_acc"] for r in rows],

@@ -206,7 +206,7 @@ def check_output_folder(folder):
             pass
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        if isinstance(exc, FileExistsError) or (os.path.exists(folder) and not os.path.isdir(folder)):
+        if os.path.exists(folder) and not os.path.isdir(folder):
             reason = "it is a file, not a folder"
         raise UserError(f"cannot write to the output folder {folder} ({reason.lower()}); "
                         "fix: pass a writable folder with -output") from None
