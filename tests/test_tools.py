@@ -249,10 +249,13 @@ def test_reproduction_keeps_its_stage_table_and_the_log_of_a_study_that_trained(
     assert reproduce.main(["--no-pdf", "--seeds", "42"]) == 0
     quoted = (tmp_path / "results" / "reproduce.log").read_text()
     assert "run: ok" in quoted and "total (wall)" in quoted
-    study_log = (tmp_path / "results" / "q4" / "study.log").read_text()
+    assert quoted.startswith("tools/reproduce.py --no-pdf --seeds 42: 0 run records")
+    study_log = (tmp_path / "results" / "q4" / "study-seeds=42.log").read_text()
     assert study_log.startswith("12 runs to train")
     assert (tmp_path / "reports.txt").read_text() == "xx"  # values, then the README row
 
     assert reproduce.main(["--no-pdf", "--seeds", "42"]) == 0
     assert "run: record exists, reused" in (tmp_path / "results" / "reproduce.log").read_text()
-    assert (tmp_path / "results" / "q4" / "study.log").read_text() == study_log
+    assert "1 run records in results/ at the start" in (
+        tmp_path / "results" / "reproduce.log").read_text()
+    assert (tmp_path / "results" / "q4" / "study-seeds=42.log").read_text() == study_log

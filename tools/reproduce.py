@@ -12,7 +12,7 @@ regenerate the report's values and tables and the README's results (tools/make_r
 build the PDF with latexmk. The Q4 study keeps one worker per core busy; the Q2 and Q3 runs go
 one after the other beside it. Every command's output goes to results/logs/ (ignored by git);
 the stage table is kept as results/reproduce.log, and the study's own transcript, when it
-trained runs, as results/q4/study.log: the README quotes both.
+trained runs, as results/q4/study-seeds=42-43-44.log (named by --seeds): the README quotes both.
 """
 import argparse
 import os
@@ -46,6 +46,11 @@ NUMPY_RUNS = [
 ]
 Q4_OUTPUT = "results/q4"
 BENCHMARKS = [("bench q3", ["tools/bench_q3.py"]), ("bench q4", ["tools/bench_q4.py"])]
+
+
+def study_log_name(seeds):
+    """The file that keeps the transcript of a Q4 study that trained runs with these seeds."""
+    return "study-seeds=" + "-".join(map(str, seeds)) + ".log"
 
 
 class Reproduction:
@@ -100,6 +105,10 @@ def main(argv=None):
     parser.add_argument("--no-pdf", action="store_true", help="stop before building the PDF")
     args = parser.parse_args(argv)
     repro = Reproduction()
+    existing = sum(name.endswith(".json") for _, _, names in os.walk(os.path.join(ROOT, "results"))
+                   for name in names)
+    repro.say(f"tools/reproduce.py {' '.join(sys.argv[1:] if argv is None else argv)}: "
+              f"{existing} run records in results/ at the start; {os.cpu_count()} cores")
 
     if not os.path.exists(os.path.join(ROOT, utils.FASHION_PATH)):
         data_args = ["download_fashion_mnist.py"] + (["--source", args.source] if args.source else [])
@@ -124,7 +133,7 @@ def main(argv=None):
             transcript = f.read()
         repro.say(f"{'':12s}q4 study: {transcript.splitlines()[0]}")
         if not transcript.startswith("0 runs to train"):  # it trained: keep its wall time
-            utils.atomic_write_bytes(os.path.join(ROOT, Q4_OUTPUT, "study.log"),
+            utils.atomic_write_bytes(os.path.join(ROOT, Q4_OUTPUT, study_log_name(args.seeds)),
                                      transcript.encode())
     if args.bench:
         for name, command in BENCHMARKS:
