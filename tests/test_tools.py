@@ -150,18 +150,23 @@ def test_every_figure_the_report_includes_exists():
 def test_readme_quotes_wall_times_only_from_finished_logs(tmp_path, monkeypatch):
     monkeypatch.setattr(make_report, "RESULTS", str(tmp_path))
     (tmp_path / "q4").mkdir()
-    study_log, log = tmp_path / "q4" / "study.log", tmp_path / "reproduce.log"
-    study_log.write_text("36 runs to train, 0 already done; 2 workers\n")  # still running
-    log.write_text("[    0.0 s] q4 study: started\n")
+    study_log, log = tmp_path / "q4" / "study-seeds=43-44.log", tmp_path / "reproduce.log"
+    study_log.write_text("24 runs to train, 0 already done; 2 workers\n")  # still running
+    log.write_text("tools/reproduce.py --seeds 42: 0 run records in results/ at the start\n"
+                   "[    0.0 s] q4 study: started\n")
     assert make_report.timing_rows() == []
-    study_log.write_text("36 runs to train, 0 already done; 2 workers\nstudy: 3600 s wall\n")
-    log.write_text("stage                          seconds  status\n"
+    study_log.write_text("24 runs to train, 0 already done; 2 workers\nstudy: 3600 s wall\n")
+    log.write_text("tools/reproduce.py --seeds 42: 0 run records in results/ at the start\n"
+                   "stage                          seconds  status\n"
                    "q4 study                          30.0  ok\n"
                    "total (wall)                     600.0\n")
-    assert [row[2] for row in make_report.timing_rows()] == [
-        "60.0 min", "10.0 min, every run trained"]
-    assert "36 runs on 2 workers" in make_report.timing_rows()[0][0]
-    log.write_text("[    1.0 s] q2 nn: record exists, reused\n"
+    rows = make_report.timing_rows()
+    assert [row[2] for row in rows] == [
+        "60.0 min", "10.0 min, every run trained, from an empty `results/`"]
+    assert "seeds 43, 44: 24 runs on 2 workers" in rows[0][0]
+    assert "`tools/reproduce.py --seeds 42`" in rows[1][0]
+    log.write_text("tools/reproduce.py : 37 run records in results/ at the start\n"
+                   "[    1.0 s] q2 nn: record exists, reused\n"
                    "            q4 study: 0 runs to train, 36 already done; 2 workers\n"
                    "total (wall)                      60.0\n")
     assert make_report.timing_rows()[1][2] == "1.0 min, reusing 37 run records"

@@ -9,8 +9,8 @@
    each in a fresh process, -repeats times each, alternating the order. The textbook runs twice:
    as a student runs it, and with the allocator thresholds hw1-q3.py sets (through glibc's
    documented GLIBC_TUNABLES): its loop's speed when it too escapes the page-fault storm below.
-   Wall seconds, and from os.wait4 on the child: user and system seconds, peak memory (max RSS),
-   minor page faults. The table shows medians, the ratios textbook / hw1-q3 (above 1: hw1-q3 is
+   Wall seconds, and from os.wait4 on the child (the counters `/usr/bin/time -v` prints): user
+   and system seconds, peak memory (max RSS), minor page faults. The table shows medians, the ratios textbook / hw1-q3 (above 1: hw1-q3 is
    faster) of wall and of user+system time, and system time as % of user. A first row times
    loading the data alone (utils.load_classification_data): the system time any command pays.
 2. Steps in one process. Whether glibc hands a step's ~1 MB temporaries (np.outer, lr * grad)

@@ -9,6 +9,7 @@ report/generated/q4_table.tex and the block between the results markers of READM
 --check it writes nothing and exits 1 if any of those files differs from what it would write.
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -259,29 +260,34 @@ def latex_values(values):
 
 
 def timing_rows():
-    """README rows quoting the wall times of the last Q4 study that trained its runs
-    (results/q4/study.log) and of the last complete reproduction (results/reproduce.log)."""
+    """README rows quoting the wall times of each Q4 study that trained its runs
+    (results/q4/study-seeds=*.log) and of the last complete reproduction (results/reproduce.log)."""
     rows = []
-    study_log = os.path.join(RESULTS, "q4", "study.log")
-    if os.path.exists(study_log):
+    for study_log in sorted(glob.glob(os.path.join(RESULTS, "q4", "study-seeds=*.log"))):
         text = open(study_log).read()
         wall = re.search(r"^study: (\d+) s wall", text, re.M)
         trained = re.match(r"(\d+) runs to train.*; (\d+) workers", text)
+        seeds = os.path.basename(study_log)[len("study-seeds="):-len(".log")].split("-")
         if wall and trained:
-            rows.append((f"Q4 study: {trained.group(1)} runs on {trained.group(2)} workers "
-                         "(`results/q4/study.log`)", "wall time",
+            rows.append((f"Q4 study, seed{'s' * (len(seeds) > 1)} {', '.join(seeds)}: "
+                         f"{trained.group(1)} runs on {trained.group(2)} workers "
+                         f"(`results/q4/{os.path.basename(study_log)}`)", "wall time",
                          f"{int(wall.group(1)) / 60:.1f} min"))
     log = os.path.join(RESULTS, "reproduce.log")
     if os.path.exists(log):
         text = open(log).read()
         total = re.search(r"^total \(wall\)\s+([\d.]+)", text, re.M)
+        command = re.match(r"tools/reproduce.py ([^:]*): (\d+) run records", text)
         reused = len(re.findall(r"record exists, reused", text))
         study_reused = re.search(r"q4 study: 0 runs to train, (\d+) already done", text)
         if study_reused:
             reused += int(study_reused.group(1))
         if total:
             note = f", reusing {reused} run records" if reused else ", every run trained"
-            rows.append(("Last reproduction (`tools/reproduce.py`, `results/reproduce.log`)",
+            if command and command.group(2) == "0":
+                note += ", from an empty `results/`"
+            what = f"`tools/reproduce.py {command.group(1)}`" if command else "`tools/reproduce.py`"
+            rows.append((f"Last reproduction: {what} (`results/reproduce.log`)",
                          "wall time", f"{float(total.group(1)) / 60:.1f} min{note}"))
     return rows
 
