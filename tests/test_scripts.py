@@ -295,6 +295,24 @@ def test_run_from_another_folder_the_script_finds_the_projects_data(tmp_path):
     assert ours["epochs"][0]["train_rmse"] == committed["epochs"][0]["train_rmse"]
 
 
+# Runs that repeat exactly on any CPU (numpy's float64 perceptron; Q4's logistic regression at
+# learning rate 0.001): their first epoch, run now, is the committed record's first epoch, so the
+# records are in step with the code. (Q4's networks move across CPUs: see the README.)
+@pytest.mark.skipif(not os.path.exists(utils.FASHION_PATH), reason="Fashion-MNIST.npz not built")
+@pytest.mark.parametrize("question, args, record", [
+    ("q3", ["perceptron"], "q3/perceptron.json"),
+    ("q4", ["logistic_regression", "-learning_rate", 0.001],
+     "q4/runs/logistic_regression-learning_rate=0.001.json")])
+def test_the_committed_records_first_epoch_repeats(tmp_path, capsys, question, args, record):
+    assert run_cli(script(question), args + ["-epochs", 1, "-output", tmp_path]) == 0
+    (ours,) = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    with open(os.path.join(ROOT, "results", record)) as f:
+        committed = json.load(f)
+    without_time = [{k: v for k, v in epoch.items() if k != "seconds"}
+                    for epoch in (ours["epochs"][0], committed["epochs"][0])]
+    assert without_time[0] == without_time[1]
+
+
 # ---------------------------------------------------------------------------------------------
 # Ctrl-C: one line, exit status 130, no record
 
