@@ -9,9 +9,10 @@
    each in a fresh process, -repeats times each, alternating the order. The textbook runs twice:
    as a student runs it, and with the allocator thresholds hw1-q3.py sets (through glibc's
    documented GLIBC_TUNABLES): its loop's speed when it too escapes the page-fault storm below.
-   Wall seconds, and from os.wait4 on the child (the counters `/usr/bin/time -v` prints): user
-   and system seconds, peak memory (max RSS), minor page faults. The table shows medians, the ratios textbook / hw1-q3 (above 1: hw1-q3 is
-   faster) of wall and of user+system time, and system time as % of user. A first row times
+   Wall seconds, and from os.wait4 on the child (common.time_command; the counters
+   `/usr/bin/time -v` prints): user and system seconds, peak memory (max RSS), minor page
+   faults. The table shows medians, the ratios textbook / hw1-q3 (above 1: hw1-q3 is faster) of
+   wall and of user+system time, and system time as % of user. A first row times
    loading the data alone (utils.load_classification_data): the system time any command pays.
 2. Steps in one process. Whether glibc hands a step's ~1 MB temporaries (np.outer, lr * grad)
    back to the kernel, to fault them back in at the next step, depends on what the process did
@@ -40,7 +41,7 @@ import time
 
 import numpy as np
 
-from common import ROOT, load_script  # first: puts the project folder on sys.path
+from common import ROOT, load_script, time_command  # first: puts the project folder on sys.path
 import utils
 
 MODELS = ["perceptron", "logistic_regression", "mlp"]
@@ -51,18 +52,6 @@ EPOCH = 50_000  # training examples
 # glibc's documented environment settings for the thresholds utils.keep_freed_memory() sets.
 TUNABLES = {"GLIBC_TUNABLES": f"glibc.malloc.mmap_threshold={32 << 20}:"
                               f"glibc.malloc.trim_threshold={256 << 20}"}
-
-
-def run(argv, env=None):
-    """Run `python argv...` in the project root, a fresh process: its resource usage."""
-    start = time.perf_counter()
-    child = subprocess.Popen([sys.executable] + argv, cwd=ROOT, stdout=subprocess.DEVNULL,
-                             env=dict(os.environ, **env) if env else None)
-    _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"error: {' '.join(argv)} failed")
-    return {"wall": time.perf_counter() - start, "user": usage.ru_utime,
-            "sys": usage.ru_stime, "rss": usage.ru_maxrss / 1024, "faults": usage.ru_minflt}
 
 
 def commands(models, repeats, data):
@@ -83,7 +72,7 @@ def commands(models, repeats, data):
             runs = {name: [] for name in argvs}
             for repeat in range(repeats):
                 for name in list(argvs)[::1 if repeat % 2 == 0 else -1]:
-                    runs[name].append(run(*argvs[name]))
+                    runs[name].append(time_command(*argvs[name]))
             m = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
                  for name, rs in runs.items()}
             for name, r in m.items():

@@ -24,8 +24,6 @@
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -34,7 +32,7 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from common import ROOT, load_script  # first: puts the project folder on sys.path
+from common import ROOT, load_script, time_command  # first: puts the project folder on sys.path
 import utils
 
 q4 = load_script("hw1-q4.py")
@@ -94,29 +92,6 @@ def per_step(X, y, repeats):
     print()
 
 
-# Runs a command and prints its wall, user and system seconds and peak RSS (KiB). Measured from
-# this small launcher: a child forked from the big benchmark process would count the
-# benchmark's own memory in its peak (Linux keeps the high-water mark across fork and exec).
-LAUNCHER = """
-import os, subprocess, sys, time
-start = time.perf_counter()
-child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
-_, status, usage = os.wait4(child.pid, 0)
-print(os.waitstatus_to_exitcode(status), time.perf_counter() - start, usage.ru_utime,
-      usage.ru_stime, usage.ru_maxrss)
-"""
-
-
-def command(argv):
-    """Run `python argv...` in the project root: (wall s, user s, system s, max RSS MiB)."""
-    out = subprocess.run([sys.executable, "-c", LAUNCHER, sys.executable] + argv, cwd=ROOT,
-                         check=True, capture_output=True, text=True).stdout.split()
-    code, wall, user, system, rss_kib = int(out[0]), *map(float, out[1:])
-    if code:
-        raise SystemExit(f"error: {' '.join(argv)} exited with {code}")
-    return wall, user, system, rss_kib / 1024
-
-
 def whole_commands(data, optimizer_name, repeats, out):
     print(f"whole commands, one epoch, {optimizer_name}, fresh processes, median of {repeats} "
           "runs each (alternating order)")
@@ -127,13 +102,15 @@ def whole_commands(data, optimizer_name, repeats, out):
     runs = {name: [] for name in rows}
     for repeat in range(repeats):
         for name in list(rows)[::1 if repeat % 2 == 0 else -1]:
-            runs[name].append(command(rows[name]))
-    medians = {name: [statistics.median(column) for column in zip(*r)] for name, r in runs.items()}
-    for name, (wall, user, system, rss) in medians.items():
-        print(f"  {name:16s} wall {wall:6.1f} s  user {user:6.1f} s  system {system:5.2f} s "
-              f"({100 * system / user:4.1f}% of user)  max RSS {rss:6.0f} MiB")
-    (w0, u0, s0, _), (w1, u1, s1, _) = medians["textbook script"], medians["hw1-q4.py mlp"]
-    ratios = (w0 / w1, (u0 + s0) / (u1 + s1))
+            runs[name].append(time_command(rows[name]))
+    m = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
+    for name, r in m.items():
+        print(f"  {name:16s} wall {r['wall']:6.1f} s  user {r['user']:6.1f} s  system "
+              f"{r['sys']:5.2f} s ({100 * r['sys'] / r['user']:4.1f}% of user)  "
+              f"max RSS {r['rss']:6.0f} MiB")
+    textbook, script = m["textbook script"], m["hw1-q4.py mlp"]
+    ratios = (textbook["wall"] / script["wall"],
+              (textbook["user"] + textbook["sys"]) / (script["user"] + script["sys"]))
     print(f"  textbook / hw1-q4: wall {ratios[0]:.2f}x, user+sys {ratios[1]:.2f}x\n")
     return ratios
 

@@ -1,9 +1,10 @@
 """What the tools and tests share that the question scripts do not need (utils.py ships in the
 submission; this does not): the project folder on sys.path, importing a script by its path,
-reading a record."""
+reading a record, timing a command."""
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,3 +29,29 @@ def load_record(path):
     """A run's JSON record."""
     with open(path) as f:
         return json.load(f)
+
+
+# Starts a command and prints its resource usage. A small process of its own: a child started by
+# a big benchmark process would count the benchmark's memory in its peak (Linux keeps the
+# high-water mark across fork and exec).
+LAUNCHER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(os.waitstatus_to_exitcode(status), time.perf_counter() - start, usage.ru_utime,
+      usage.ru_stime, usage.ru_maxrss, usage.ru_minflt)
+"""
+
+
+def time_command(argv, env=None):
+    """Run `python argv...` in the project root, a fresh process, with `env` added to the
+    environment: {"wall", "user", "sys": seconds, "rss": peak memory in MiB, "faults": minor page
+    faults}, from os.wait4 on it (the counters `/usr/bin/time -v` prints)."""
+    out = subprocess.run([sys.executable, "-c", LAUNCHER, sys.executable] + argv, cwd=ROOT,
+                         env=dict(os.environ, **env) if env else None, check=True,
+                         capture_output=True, text=True).stdout.split()
+    if int(out[0]):
+        raise SystemExit(f"error: {' '.join(argv)} exited with {out[0]}")
+    wall, user, system, rss_kib, faults = map(float, out[1:])
+    return {"wall": wall, "user": user, "sys": system, "rss": rss_kib / 1024, "faults": faults}

@@ -105,8 +105,8 @@ def main(argv=None):
     parser.add_argument("--no-pdf", action="store_true", help="stop before building the PDF")
     args = parser.parse_args(argv)
     repro = Reproduction()
-    existing = sum(name.endswith(".json") for _, _, names in os.walk(os.path.join(ROOT, "results"))
-                   for name in names)
+    existing = sum(name.endswith(".json")
+                   for _, _, names in os.walk(os.path.join(ROOT, "results")) for name in names)
     repro.say(f"tools/reproduce.py {' '.join(sys.argv[1:] if argv is None else argv)}: "
               f"{existing} run records in results/ at the start; {os.cpu_count()} cores")
 
