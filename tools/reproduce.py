@@ -7,24 +7,25 @@ Stages: build Fashion-MNIST.npz (online, or from --source DIR) unless it exists;
 experiment of Q2, Q3 and Q4 into the committed results/ (the only writer of results/: a plain
 run of a script writes to runs/), reusing the run records that exist (--force reruns them);
 the Q4 study trains every configuration with each of --seeds (--seeds 42: the runs the
-assignment asks for); with --bench, run the benchmarks alone on the machine (results/bench/);
-regenerate the report's values and tables and the README's results (tools/make_report.py);
-build the PDF with latexmk. The Q4 study keeps one worker per core busy; the Q2 and Q3 runs go
-one after the other beside it. Every command's output goes to results/logs/ (ignored by git);
-the stage table is kept as results/reproduce.log, and the study's own transcript, when it
-trained runs, as results/q4/study-seeds=42-43-44.log (named by --seeds): the README quotes both.
+assignment asks for), its progress lines relayed to the screen; with --bench, run the
+benchmarks alone on the machine (results/bench/); regenerate the report's values and tables and
+the README's results (tools/make_report.py); build the PDF with latexmk. The Q4 study keeps one
+worker per core busy; the Q2 and Q3 runs go one after the other beside it. Every command's
+output goes to results/logs/ (ignored by git; a failed stage's last lines are printed too); the
+stage table is kept as results/reproduce.log, and the study's own transcript, when it trained
+runs, as results/q4/study-seeds=42-43-44.log (named by --seeds): the README quotes both. A run
+that trains nothing keeps both files, the README and the PDF as they are.
 """
-import argparse
 import os
 import shutil
 import subprocess
 import sys
 import time
 
-from common import ROOT  # first: puts the project folder on sys.path
+import common  # first: puts the project folder on sys.path
 import utils
 
-LOGS = os.path.join(ROOT, "results", "logs")
+ROOT = common.ROOT  # every path below is relative to it (a test may point it elsewhere)
 PY = sys.executable
 # (name, the record that marks it done, command); one after the other, beside the Q4 study.
 NUMPY_RUNS = [
@@ -48,37 +49,58 @@ Q4_OUTPUT = "results/q4"
 BENCHMARKS = [("bench q3", ["tools/bench_q3.py"]), ("bench q4", ["tools/bench_q4.py"])]
 
 
-def study_log_name(seeds):
-    """The file that keeps the transcript of a Q4 study that trained runs with these seeds."""
-    return "study-seeds=" + "-".join(map(str, seeds)) + ".log"
+def at_root(path):
+    return os.path.join(ROOT, path)
 
 
 class Reproduction:
-    """Runs commands in the project root, each logged to results/logs/, and times the stages."""
+    """Runs commands in ROOT, each logged to results/logs/, times the stages, and relays the
+    lines the Q4 study adds to its log (`watched`) while it waits for anything."""
 
     def __init__(self):
         self.start, self.lines, self.stages, self.failures = time.time(), [], [], 0
+        self.watched, self.relayed = None, 0
 
     def say(self, line):
         print(line, flush=True)
         self.lines.append(line)
 
+    def relay(self):
+        if self.watched and os.path.exists(self.watched):
+            with open(self.watched) as f:
+                f.seek(self.relayed)
+                new = f.read()
+            new = new[:new.rfind("\n") + 1]  # whole lines only
+            self.relayed += len(new.encode())
+            for line in new.splitlines():
+                print(f"{'':12s}q4 study: {line}", flush=True)
+
     def launch(self, name, args, log_path=None):
-        log_path = log_path or os.path.join(LOGS, name.replace(" ", "_") + ".log")
+        log_path = log_path or at_root(f"results/logs/{name.replace(' ', '_')}.log")
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         with open(log_path, "w") as log:
-            env = dict(os.environ, PYTHONUNBUFFERED="1")
-            process = subprocess.Popen([PY] + args, cwd=ROOT, stdout=log,
-                                       stderr=subprocess.STDOUT, env=env)
+            process = subprocess.Popen([PY] + args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                       env=dict(os.environ, PYTHONUNBUFFERED="1"))
         return name, process, time.time(), log_path
 
     def wait(self, launched):
         name, process, started, log_path = launched
-        code = process.wait()
+        while True:
+            try:
+                code = process.wait(timeout=5)
+                break
+            except subprocess.TimeoutExpired:
+                self.relay()
+        self.relay()
         self.stages.append((name, time.time() - started, code))
         self.failures += code != 0
-        status = "ok" if code == 0 else f"FAILED (exit {code}; see {os.path.relpath(log_path, ROOT)})"
-        self.say(f"[{time.time() - self.start:7.1f} s] {name}: {status}")
+        where = os.path.relpath(log_path, ROOT)
+        self.say(f"[{time.time() - self.start:7.1f} s] {name}: "
+                 + ("ok" if code == 0 else f"FAILED (exit {code}); last lines of {where}:"))
+        if code:
+            with open(log_path, errors="replace") as f:
+                for line in f.read().splitlines()[-5:]:
+                    self.say(f"    {line}")
         return code
 
     def run(self, name, args, log_path=None):
@@ -93,8 +115,7 @@ class Reproduction:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Reproduce every result and the report PDF.",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = utils.parser("Reproduce every result and the report PDF.")
     parser.add_argument("--source", metavar="DIR",
                         help="offline Fashion-MNIST folder (the four .gz IDX files)")
     parser.add_argument("--seeds", type=utils.SEED, nargs="+", default=[42, 43, 44],
@@ -106,53 +127,65 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repro = Reproduction()
     existing = sum(name.endswith(".json")
-                   for _, _, names in os.walk(os.path.join(ROOT, "results")) for name in names)
+                   for _, _, names in os.walk(at_root("results")) for name in names)
     repro.say(f"tools/reproduce.py {' '.join(sys.argv[1:] if argv is None else argv)}: "
               f"{existing} run records in results/ at the start; {os.cpu_count()} cores")
 
-    if not os.path.exists(os.path.join(ROOT, utils.FASHION_PATH)):
-        data_args = ["download_fashion_mnist.py"] + (["--source", args.source] if args.source else [])
-        if repro.run("data", data_args):
+    if not os.path.exists(at_root("Fashion-MNIST.npz")):
+        source = ["--source", args.source] if args.source else []
+        if repro.run("data", ["download_fashion_mnist.py"] + source):
             return 1
     if args.force:
         for _, record, _ in NUMPY_RUNS:
-            if os.path.exists(os.path.join(ROOT, record)):
-                os.remove(os.path.join(ROOT, record))
-        shutil.rmtree(os.path.join(ROOT, Q4_OUTPUT, "runs"), ignore_errors=True)
+            if os.path.exists(at_root(record)):
+                os.remove(at_root(record))
+        shutil.rmtree(at_root(Q4_OUTPUT + "/runs"), ignore_errors=True)
 
     study = repro.launch("q4 study", ["tools/study_q4.py", "-output", Q4_OUTPUT, "-seeds",
                                       *map(str, args.seeds), "-workers", str(os.cpu_count() or 2)])
+    repro.watched = study[3]
     repro.say(f"[{time.time() - repro.start:7.1f} s] q4 study: started")
+    trained = False
     for name, record, command in NUMPY_RUNS:
-        if os.path.exists(os.path.join(ROOT, record)):
+        if os.path.exists(at_root(record)):
             repro.say(f"[{time.time() - repro.start:7.1f} s] {name}: record exists, reused")
         else:
+            trained = True
             repro.run(name, command)
     if repro.wait(study) == 0:
         with open(study[3]) as f:
             transcript = f.read()
-        repro.say(f"{'':12s}q4 study: {transcript.splitlines()[0]}")
+        repro.lines.append(f"{'':12s}q4 study: {transcript.splitlines()[0]}")
         if not transcript.startswith("0 runs to train"):  # it trained: keep its wall time
-            utils.atomic_write_bytes(os.path.join(ROOT, Q4_OUTPUT, study_log_name(args.seeds)),
+            trained = True
+            utils.atomic_write_bytes(at_root(f"{Q4_OUTPUT}/study-seeds="
+                                             f"{'-'.join(map(str, args.seeds))}.log"),
                                      transcript.encode())
+    repro.watched = None
     if args.bench:
         for name, command in BENCHMARKS:
-            path = os.path.join(ROOT, "results", "bench", name.split()[1] + ".txt")
-            repro.run(name, command, log_path=path)
+            repro.run(name, command, log_path=at_root(f"results/bench/{name.split()[1]}.txt"))
 
     repro.run("report values", ["tools/make_report.py"])
+    if not trained and not repro.failures:
+        print("everything was reused, nothing trained: results/reproduce.log, the README's "
+              "timing row and report/report.pdf are kept as they are.\nTo retrain: "
+              "python tools/reproduce.py --force (or start from an empty results/).")
+        return 0
     if not args.no_pdf and not repro.failures:
         started = time.time()
         code = subprocess.call(["latexmk", "-pdf", "-interaction=nonstopmode", "-quiet",
-                                "report.tex"], cwd=os.path.join(ROOT, "report"),
+                                "report.tex"], cwd=at_root("report"),
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         repro.stages.append(("pdf", time.time() - started, code))
         repro.failures += code != 0
+        if code:
+            print("pdf: FAILED (latexmk); see report/report.log", flush=True)
     text = repro.table()
-    if not repro.failures:
-        utils.atomic_write_bytes(os.path.join(ROOT, "results", "reproduce.log"), text.encode())
-        repro.run("README timing row", ["tools/make_report.py"])
-    return 1 if repro.failures else 0
+    if repro.failures:
+        return 1
+    utils.atomic_write_bytes(at_root("results/reproduce.log"), text.encode())
+    return repro.run("README timing row", ["tools/make_report.py"])
 
 
 if __name__ == "__main__":
