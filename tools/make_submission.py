@@ -1,44 +1,76 @@
 #!/usr/bin/env python
-"""Build submission.zip: the report PDF and what a grader needs to run each script.
+"""Build submission.zip: the report PDF, what a grader needs to run each script, and the tools
+that regenerate every number of the PDF.
 
     python tools/make_submission.py [--output submission.zip]
 
-The PDF, the three scripts, utils.py, the Fashion-MNIST builder, ames.npz, the environment files
-and a short README (tools/SUBMISSION_README.md), all at the archive's top level. No tests, tools,
-results or Fashion-MNIST data.
+At the archive's top level: the PDF, the three scripts, utils.py, the Fashion-MNIST builder,
+ames.npz, the environment files and a short README (tools/SUBMISSION_README.md); under tools/:
+common.py, analyse_q2.py, analyse_q3.py and study_q4.py. No tests, results or Fashion-MNIST data.
+Warns while report/report.tex's group line is still the placeholder.
 """
-import argparse
+import errno
 import os
+import sys
+import tempfile
 import zipfile
 
 from common import ROOT  # first: puts the project folder on sys.path
-from utils import atomic_file
+import utils
 
 FILES = ["hw1-q2.py", "hw1-q3.py", "hw1-q4.py", "utils.py", "download_fashion_mnist.py",
-         "ames.npz", "requirements.txt", "environment.yml"]
+         "ames.npz", "requirements.txt", "environment.yml", "tools/common.py",
+         "tools/analyse_q2.py", "tools/analyse_q3.py", "tools/study_q4.py"]
 # name in the archive: path in the project
 CONTENTS = {"report.pdf": "report/report.pdf", "README.md": "tools/SUBMISSION_README.md",
             **{path: path for path in FILES}}
+PLACEHOLDER = "[student number]"  # in report/report.tex's \group line until it is filled in
+
+
+def check_folder(output):
+    """A UserError naming the problem unless a file can be created beside `output`."""
+    folder = os.path.dirname(os.path.abspath(output))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        os.remove(tempfile.mkstemp(dir=folder)[1])
+    except OSError as exc:
+        parent = folder
+        while not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        reason = (f"{parent} is a file, not a folder" if not os.path.isdir(parent)
+                  else f"{folder} does not accept new files" if exc.errno == errno.ENOENT
+                  else f"{folder}: {exc.strerror.lower()}")
+        raise utils.UserError(f"cannot write {output} ({reason}); fix: pass --output with a "
+                              "writable folder") from None
 
 
 def build(output):
+    """Write the archive to `output` (checked first); returns `output`."""
+    if os.path.isdir(output):
+        raise utils.UserError(f"{output} is a folder; fix: name the archive, e.g. "
+                              f"{os.path.join(output, 'submission.zip')}")
+    check_folder(output)
     missing = [p for p in CONTENTS.values() if not os.path.isfile(os.path.join(ROOT, p))]
     if missing:
-        raise SystemExit(f"error: missing {', '.join(missing)} (the PDF is built by "
-                         "python tools/reproduce.py)")
-    with atomic_file(output) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
+        raise utils.UserError(f"missing {', '.join(missing)}; fix: python tools/reproduce.py "
+                              "builds the PDF")
+    with open(os.path.join(ROOT, "report", "report.tex")) as f:
+        if PLACEHOLDER in f.read():
+            print("warning: the group line of report/report.tex is still a placeholder; fill it "
+                  "in and rebuild the PDF", file=sys.stderr)
+    with utils.atomic_file(output) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, path in CONTENTS.items():
             archive.write(os.path.join(ROOT, path), name)
     return output
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", default=os.path.join(ROOT, "submission.zip"))
-    args = parser.parse_args(argv)
-    build(args.output)
-    print(f"wrote {args.output}: {', '.join(CONTENTS)}")
+    parser = utils.parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--output", default=os.path.join(ROOT, "submission.zip"),
+                        help="the archive to write")
+    output = build(parser.parse_args(argv).output)
+    print(f"wrote {output}: {', '.join(CONTENTS)}")
 
 
 if __name__ == "__main__":
-    main()
+    utils.run_main(main)
