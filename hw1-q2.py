@@ -14,9 +14,8 @@ error (RMSE) of the log sale price. Records and figures go to runs/q2/ unless -o
 import math
 import time
 
+import utils  # first: Ctrl-C while numpy loads ends with one line
 import numpy as np
-
-import utils
 
 
 def rmse(y_hat, y):
@@ -103,8 +102,10 @@ class NeuralRegression(RegressionModel):
         grad_z1 = error * self.w2 * (z1 > 0)    # (h,); relu'(z) = 1[z > 0]
         grad_W1 = np.outer(grad_z1, x_i)        # (h, d)
         grad_b1 = grad_z1                       # (h,)
-        # Update.
-        self.W1 -= learning_rate * grad_W1
+        # Update: param <- param - learning_rate * grad. The (h, d) gradient is scaled in place,
+        # so a step holds one array of that size, not two.
+        grad_W1 *= learning_rate
+        self.W1 -= grad_W1
         self.b1 -= learning_rate * grad_b1
         self.w2 -= learning_rate * grad_w2
         self.b2 -= learning_rate * grad_b2
@@ -115,8 +116,7 @@ class NeuralRegression(RegressionModel):
         return self.forward(X)[0]
 
 
-MODELS = {"linear_regression": lambda n_features, hidden_size: LinearRegression(n_features),
-          "nn": NeuralRegression}
+MODELS = {"linear_regression": LinearRegression, "nn": NeuralRegression}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,8 +142,8 @@ def main(argv=None):
     config = {"model": opt.model, "epochs": opt.epochs, "learning_rate": opt.learning_rate,
               **({"hidden_size": opt.hidden_size} if opt.model == "nn" else {}),
               "seed": opt.seed, **({"seeds": opt.seeds} if opt.seeds > 1 else {})}
+    utils.require("matplotlib")  # for the figures, checked before the work
     utils.check_output_folder(opt.output)
-    utils.keep_freed_memory()
     data = utils.load_regression_data(bias=True, path=opt.data)
     (X_train, y_train), (X_test, y_test) = data.values()
     metric_names = ["train_rmse", "test_rmse"]
@@ -154,7 +154,10 @@ def main(argv=None):
     runs = []
     for seed in range(opt.seed, opt.seed + opt.seeds):
         utils.configure_seed(seed)  # the initial weights and every epoch's order
-        model = MODELS[opt.model](X_train.shape[1], opt.hidden_size)
+        if opt.model == "linear_regression":
+            model = LinearRegression(n_features=X_train.shape[1])
+        else:
+            model = NeuralRegression(n_features=X_train.shape[1], hidden_size=opt.hidden_size)
         history, diverged, start = [], None, time.perf_counter()
         for epoch in range(1, opt.epochs + 1):
             epoch_start = time.perf_counter()
@@ -207,21 +210,13 @@ def main(argv=None):
 # ---------------------------------------------------------------------------------------------
 # What a run saves besides its per-epoch metrics: the spread over seeds, the figures.
 
-def spread(values):
-    """Median, min, max, mean and sample standard deviation of a list (None when empty)."""
-    if not values:
-        return dict.fromkeys(("median", "min", "max", "mean", "std"))
-    return {"median": float(np.median(values)), "min": min(values), "max": max(values),
-            "mean": float(np.mean(values)),
-            "std": float(np.std(values, ddof=1)) if len(values) > 1 else None}
-
-
 def seed_summary(runs):
-    """How many seeds ran and did not diverge, and the spread of their final RMSEs."""
+    """How many seeds ran and did not diverge, and the spread of their final RMSEs (None when
+    every seed diverged)."""
     ok = [run for run in runs if run["status"] == "ok"]
     return {"n_seeds": len(runs), "n_ok": len(ok),
-            **{f"{split}_rmse": spread([run["final"][f"{split}_rmse"] for run in ok])
-               for split in ("train", "test")}}
+            **{f"{split}_rmse": utils.spread([run["final"][f"{split}_rmse"] for run in ok])
+               if ok else None for split in ("train", "test")}}
 
 
 def rmse_curves(run, prefix=""):

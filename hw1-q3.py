@@ -4,7 +4,6 @@
     python hw1-q3.py perceptron             # Q3.1(a)
     python hw1-q3.py logistic_regression    # Q3.1(b)
     python hw1-q3.py mlp                    # Q3.2(b): 1 hidden layer of 200 ReLU units
-    python hw1-q3.py mlp -layers 2          # any number of hidden layers
 
 Every model learns from one example at a time, visiting the 50,000 training images once per
 epoch in a fresh random order (SGD with learning rate 0.001 for logistic regression and the
@@ -14,9 +13,8 @@ MLP has explicit bias vectors. A run writes its record and figures to runs/q3/ (
 import math
 import time
 
+import utils  # first: Ctrl-C while numpy loads ends with one line
 import numpy as np
-
-import utils
 
 N_CLASSES = 10
 
@@ -40,13 +38,9 @@ def cross_entropy(logits, y):
 class Model:
     """What the models share: predictions, accuracy and an epoch of per-example updates.
 
-    A model defines scores(X) and update_weight(x_i, y_i, **kwargs), which returns the
-    example's loss before the update. `flags` are the command-line flags that apply to it;
-    `bias_feature` says whether it reads the bias as a last input feature of ones.
+    A model defines scores(X) and update_weight(x_i, y_i[, learning_rate]), which returns the
+    example's loss before the update (the perceptron takes no learning rate).
     """
-    flags = ()
-    bias_feature = True
-
     def predict(self, X):
         """X (n, d) -> the highest-scoring class of each row, (n,)."""
         return self.scores(X).argmax(axis=-1)
@@ -55,22 +49,24 @@ class Model:
         """Accuracy of the predictions for X (n, d) against the gold classes y (n,)."""
         return float((self.predict(X) == y).mean())
 
-    def update_weights(self, x_i, y_i, **kwargs):  # the name the assignment text uses
-        return self.update_weight(x_i, y_i, **kwargs)
+    def update_weights(self, x_i, y_i, *learning_rate):  # the name the assignment text uses
+        return self.update_weight(x_i, y_i, *learning_rate)
 
-    def train_epoch(self, X, y, **kwargs):
-        """One update_weight per example of X (n, d), y (n,), in that order; kwargs go to it.
+    def train_epoch(self, X, y, learning_rate=None):
+        """One update_weight per example of X (n, d), y (n,), in that order, with the SGD
+        learning rate (None for the perceptron, which has none).
 
         Returns the mean of the examples' losses, each taken just before its own update.
         Raises utils.Diverged at the first non-finite loss.
         """
+        step_args = () if learning_rate is None else (learning_rate,)
         total = 0.0
         examples = utils.progress(zip(X, y.tolist()), desc="train", total=len(y))
         # Overflowing weights show up as a non-finite loss below; numpy's warnings would
         # only say it again.
         with np.errstate(over="ignore", invalid="ignore"):
             for step, (x_i, y_i) in enumerate(examples, start=1):
-                loss = self.update_weight(x_i, y_i, **kwargs)
+                loss = self.update_weight(x_i, y_i, *step_args)
                 if not math.isfinite(loss):
                     raise utils.Diverged(f"training loss is {loss}", step=step)
                 total += loss
@@ -80,7 +76,7 @@ class Model:
 class LinearModel(Model):
     """One weight vector per class, W (n_classes, n_features); class k scores W[k] . x."""
 
-    def __init__(self, n_classes, n_features, **kwargs):
+    def __init__(self, n_classes, n_features):
         self.W = np.zeros((n_classes, n_features))
 
     def scores(self, X):
@@ -89,7 +85,7 @@ class LinearModel(Model):
 
 
 class Perceptron(LinearModel):
-    def update_weight(self, x_i, y_i, **kwargs):
+    def update_weight(self, x_i, y_i):
         """One perceptron step on x_i (n_features,) of gold class y_i (no learning rate).
 
         On a mistake, move the gold class's weights towards x_i and the predicted class's away
@@ -104,8 +100,6 @@ class Perceptron(LinearModel):
 
 
 class LogisticRegression(LinearModel):
-    flags = ("learning_rate",)
-
     def update_weight(self, x_i, y_i, learning_rate):
         """One SGD step on the loss of x_i (n_features,), gold class y_i; returns that loss.
 
@@ -113,67 +107,60 @@ class LogisticRegression(LinearModel):
         regularisation.
         """
         loss, grad_scores = cross_entropy(self.W @ x_i, y_i)
-        grad = np.outer(grad_scores, x_i)
-        self.W -= learning_rate * grad
+        grad_W = np.outer(grad_scores, x_i)  # (n_classes, n_features)
+        # W <- W - learning_rate * grad_W, the gradient scaled in place (one temporary, not two)
+        grad_W *= learning_rate
+        self.W -= grad_W
         return loss
 
 
 class MLP(Model):
-    """ReLU hidden layers and a softmax output layer, trained by per-example SGD.
+    """One hidden layer of ReLU units and a softmax output, trained by per-example SGD:
+    z1 = W1 x + b1, h = relu(z1), logits = W2 h + b2, loss = cross-entropy(logits, y)."""
 
-    Layer l (l = 0, 1, ...) computes z_l = W_l h_l + b_l from its input h_l (h_0 = x); a hidden
-    layer passes h_{l+1} = relu(z_l) on, the last layer's z is the logits. Shapes: W_0 (hidden,
-    n_features), inner W_l (hidden, hidden), the last (n_classes, hidden); b_l (W_l's rows,).
-    """
-    flags = ("learning_rate", "hidden_size", "layers")
-    bias_feature = False  # explicit bias vectors
-
-    def __init__(self, n_classes, n_features, hidden_size, layers, **kwargs):
-        sizes = [n_features] + [hidden_size] * layers + [n_classes]
+    def __init__(self, n_classes, n_features, hidden_size):
         # The prescribed initialisation: weights ~ N(0.1, 0.1^2), biases zero.
-        self.weights = [np.random.normal(0.1, 0.1, size=(n_out, n_in))
-                        for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        self.biases = [np.zeros(n_out) for n_out in sizes[1:]]
+        self.W1 = np.random.normal(0.1, 0.1, size=(hidden_size, n_features))  # (h, d)
+        self.b1 = np.zeros(hidden_size)                                        # (h,)
+        self.W2 = np.random.normal(0.1, 0.1, size=(n_classes, hidden_size))   # (K, h)
+        self.b2 = np.zeros(n_classes)                                          # (K,)
 
     def forward(self, X):
-        """X (n, n_features), or one example (n_features,) -> (logits (n, n_classes) or
-        (n_classes,), cache). cache[l] = (h_l, z_l), the input and pre-activation of layer l:
-        what backward needs."""
-        h, cache = X, []
-        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = h @ W.T + b
-            cache.append((h, z))
-            if l < len(self.weights) - 1:       # hidden layer; the last z is the logits
-                h = np.maximum(z, 0.0)
-        return z, cache
+        """X (n, d), or one example (d,) -> (logits (n, K) or (K,), cache (z1, h))."""
+        z1 = X @ self.W1.T + self.b1       # (n, h) or (h,)
+        h = np.maximum(z1, 0.0)
+        logits = h @ self.W2.T + self.b2   # (n, K) or (K,)
+        return logits, (z1, h)
 
-    def backward(self, grad_logits, cache):
-        """Backpropagation of grad_logits = dloss/dlogits (n_classes,) of one example.
+    def backward(self, x, grad_logits, cache):
+        """Backpropagation for one example x (d,) from grad_logits = dloss/dlogits (K,).
 
-        Returns (grad_weights, grad_biases), lists of arrays shaped like self.weights and
-        self.biases.
+        Returns (grad_W1, grad_b1, grad_W2, grad_b2), shaped like W1, b1, W2, b2.
         """
-        grad_weights, grad_biases = [None] * len(self.weights), [None] * len(self.biases)
-        grad_z = grad_logits
-        for l in reversed(range(len(self.weights))):
-            h, _ = cache[l]
-            grad_weights[l] = np.outer(grad_z, h)   # z_l = W_l h_l + b_l
-            grad_biases[l] = grad_z
-            if l > 0:  # back through W_l to h_l = relu(z_{l-1}); relu'(z) = 1[z > 0]
-                grad_z = (self.weights[l].T @ grad_z) * (cache[l - 1][1] > 0)
-        return grad_weights, grad_biases
+        z1, h = cache
+        grad_W2 = np.outer(grad_logits, h)        # (K, h)
+        grad_b2 = grad_logits                     # (K,)
+        grad_h = self.W2.T @ grad_logits          # (h,)
+        grad_z1 = grad_h * (z1 > 0)               # (h,); relu'(z) = 1[z > 0]
+        grad_W1 = np.outer(grad_z1, x)            # (h, d)
+        grad_b1 = grad_z1                         # (h,)
+        return grad_W1, grad_b1, grad_W2, grad_b2
 
     def update_weight(self, x_i, y_i, learning_rate):
-        """One SGD step on the loss of x_i (n_features,), gold class y_i; returns that loss."""
+        """One SGD step on the loss of x_i (d,), gold class y_i; returns that loss."""
         logits, cache = self.forward(x_i)
         loss, grad_logits = cross_entropy(logits, y_i)
-        grad_weights, grad_biases = self.backward(grad_logits, cache)
-        for param, grad in zip(self.weights + self.biases, grad_weights + grad_biases):
-            param -= learning_rate * grad
+        grads = self.backward(x_i, grad_logits, cache)
+        # param <- param - learning_rate * grad. Each gradient is scaled in place: a step holds
+        # one (h, d) array besides W1, not two (two, freed together, can make the allocator
+        # hand memory back to the kernel at every step).
+        for param, grad in zip((self.W1, self.b1, self.W2, self.b2), grads):
+            grad *= learning_rate
+            param -= grad
         return loss
 
     def scores(self, X):
-        """X (n, n_features) -> logits (n, n_classes)."""
+        """X (n, d) -> logits (n, K)."""
         return self.forward(X)[0]
 
 
@@ -187,9 +174,7 @@ def build_parser():
     parser.add_argument("-learning_rate", type=utils.LEARNING_RATE, default=0.001,
                         help="SGD step (logistic regression and MLP)")
     parser.add_argument("-hidden_size", type=utils.HIDDEN_SIZE, default=200,
-                        help="units per hidden layer (MLP)")
-    parser.add_argument("-layers", type=utils.LAYERS, default=1,
-                        help="number of hidden layers (MLP)")
+                        help="units of the hidden layer (MLP)")
     utils.add_run_flags(parser, data=utils.FASHION_PATH, question="q3")
     return parser
 
@@ -201,7 +186,7 @@ def figures(record):
         return []
     titles = {"perceptron": "Q3.1(a) perceptron",
               "logistic_regression": "Q3.1(b) logistic regression",
-              "mlp": f"Q3.2(b) MLP, {c.get('layers')} x {c.get('hidden_size')} ReLU"}
+              "mlp": f"Q3.2(b) MLP, {c.get('hidden_size')} ReLU units"}
     what = titles.get(c["model"], c["model"])
     loss_label = ("Mistakes per example" if c["model"] == "perceptron"
                   else "Mean training loss (cross-entropy)")
@@ -212,27 +197,44 @@ def figures(record):
              f"{what}: training loss per epoch")]
 
 
+def confusion_matrix(gold, predicted):
+    """(K, K) counts, rows the gold classes, columns the predicted ones, of gold and predicted
+    classes (n,): which classes the model confuses (the report's Q3 discussion)."""
+    counts = np.zeros((N_CLASSES, N_CLASSES), dtype=int)
+    np.add.at(counts, (gold, predicted), 1)
+    return counts.tolist()
+
+
 def main(argv=None):
     parser = build_parser()
     opt = parser.parse_args(argv)
-    Model = MODELS[opt.model]
-    config = {"model": opt.model, "epochs": opt.epochs, "seed": opt.seed,
-              **{flag: getattr(opt, flag) for flag in Model.flags}}
+    config = {"model": opt.model, "epochs": opt.epochs, "seed": opt.seed}
+    if opt.model != "perceptron":
+        config["learning_rate"] = opt.learning_rate
+    if opt.model == "mlp":
+        config["hidden_size"] = opt.hidden_size
+    utils.require("matplotlib", "tqdm")  # figures and progress, checked before the work
     utils.check_output_folder(opt.output)
-    utils.keep_freed_memory()
 
     utils.configure_seed(opt.seed)  # the initial weights and every epoch's order
-    data = utils.load_classification_data(bias=Model.bias_feature, path=opt.data)
+    # The linear models read the bias as a last input feature of ones; the MLP has b1, b2.
+    data = utils.load_classification_data(bias=opt.model != "mlp", path=opt.data)
     (train_X, train_y), (dev_X, dev_y), (test_X, test_y) = data.values()
-    model = Model(N_CLASSES, train_X.shape[1], hidden_size=opt.hidden_size, layers=opt.layers)
+    n_features = train_X.shape[1]
+    if opt.model == "perceptron":
+        model = Perceptron(N_CLASSES, n_features)
+    elif opt.model == "logistic_regression":
+        model = LogisticRegression(N_CLASSES, n_features)
+    else:
+        model = MLP(N_CLASSES, n_features, hidden_size=opt.hidden_size)
+    learning_rate = config.get("learning_rate")  # None for the perceptron
 
     history, diverged, start = [], None, time.perf_counter()
     for epoch in range(1, opt.epochs + 1):
         epoch_start = time.perf_counter()
         order = np.random.permutation(len(train_y))
         try:
-            train_loss = model.train_epoch(train_X[order], train_y[order],
-                                           learning_rate=opt.learning_rate)
+            train_loss = model.train_epoch(train_X[order], train_y[order], learning_rate)
         except utils.Diverged as exc:
             diverged = {"epoch": epoch, "step": exc.step, "message": exc.message}
             print(f"diverged at epoch {epoch}, example {exc.step}: {exc.message}")
@@ -247,11 +249,8 @@ def main(argv=None):
     final = {}
     if not diverged:
         final = {k: history[-1][k] for k in ("train_loss", "train_acc", "dev_acc")}
-        predicted = model.predict(test_X)
-        final["test_acc"] = float((predicted == test_y).mean())
-        confusion = np.zeros((N_CLASSES, N_CLASSES), dtype=int)  # rows: gold, columns: predicted
-        np.add.at(confusion, (test_y, predicted), 1)
-        final["test_confusion"] = confusion.tolist()
+        final["test_acc"] = model.evaluate(test_X, test_y)
+        final["test_confusion"] = confusion_matrix(test_y, model.predict(test_X))
     record = {"question": "q3", "model": opt.model, "config": config, "seed": opt.seed,
               "epochs": history, "final": final, "seconds": seconds,
               "status": "diverged" if diverged else "ok", "diverged_at": diverged}

@@ -15,31 +15,27 @@ import time
 
 import utils
 
-if __name__ == "__main__":  # before torch's import (seconds): Ctrl-C ends with one line from here
-    utils.exit_on_ctrl_c()
+if __name__ == "__main__":  # before torch's import (seconds): Ctrl-C ends with one line from here,
+    utils.exit_on_ctrl_c()  # and a missing package is named before anything loads
+    utils.require("torch", "matplotlib", "tqdm")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 
 class LogisticRegression(nn.Module):
-    flags = ()  # the command-line flags that apply only to this model
-
-    def __init__(self, n_classes, n_features, **kwargs):
+    def __init__(self, n_classes, n_features):
         """A single linear layer: the multinomial logistic regression model."""
         super().__init__()
         self.linear = nn.Linear(n_features, n_classes)
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         """x: (n, n_features) -> logits (n, n_classes)."""
         return self.linear(x)
 
 
 class FeedforwardNetwork(nn.Module):
-    flags = ("hidden_size", "layers", "dropout", "activation")
-
-    def __init__(self, n_classes, n_features, hidden_size, layers, activation_type, dropout,
-                 **kwargs):
+    def __init__(self, n_classes, n_features, hidden_size, layers, activation_type, dropout):
         """`layers` x (Linear -> activation -> Dropout(p=dropout)), then a linear output layer."""
         super().__init__()
         activation = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation_type]
@@ -50,19 +46,15 @@ class FeedforwardNetwork(nn.Module):
         blocks.append(nn.Linear(width, n_classes))
         self.net = nn.Sequential(*blocks)
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         """x: (n, n_features) -> logits (n, n_classes)."""
         return self.net(x)
 
 
 MODELS = {"logistic_regression": LogisticRegression, "mlp": FeedforwardNetwork}
-# Each optimiser with the options it is built with. fused=True does each step's update in one
-# kernel (the same maths; tools/bench_q4.py measures what it saves).
-OPTIMIZERS = {"sgd": (torch.optim.SGD, {"fused": True}),
-              "adam": (torch.optim.Adam, {"fused": True})}
 
 
-def train_batch(X, y, model, optimizer, criterion, **kwargs):
+def train_batch(X, y, model, optimizer, criterion):
     """One optimiser step on one batch. X: (b, n_features), y: (b,). Returns the loss (float)."""
     optimizer.zero_grad()
     loss = criterion(model(X), y)
@@ -134,7 +126,7 @@ def build_parser():
                         default=0.3, help="dropout probability after each hidden layer (mlp)")
     parser.add_argument("-activation", choices=["tanh", "relu"], default="relu",
                         help="hidden activation (mlp)")
-    parser.add_argument("-optimizer", choices=OPTIMIZERS, default="sgd", help="the optimiser")
+    parser.add_argument("-optimizer", choices=["sgd", "adam"], default="sgd", help="the optimiser")
     parser.add_argument("-threads", type=utils.number(int, 1, 256), default=1,
                         help="CPU threads; at batch size 1 the kernels are too small to share")
     utils.add_run_flags(parser, data=utils.FASHION_PATH, question="q4")
@@ -144,17 +136,17 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     opt = parser.parse_args(argv)
-    Model = MODELS[opt.model]
     config = {"model": opt.model, "epochs": opt.epochs, "batch_size": opt.batch_size,
-              "learning_rate": opt.learning_rate, "l2_decay": opt.l2_decay,
-              **{flag: getattr(opt, flag) for flag in Model.flags},
-              "optimizer": opt.optimizer, "seed": opt.seed}
+              "learning_rate": opt.learning_rate, "l2_decay": opt.l2_decay}
+    if opt.model == "mlp":
+        config.update(hidden_size=opt.hidden_size, layers=opt.layers, dropout=opt.dropout,
+                      activation=opt.activation)
+    config.update(optimizer=opt.optimizer, seed=opt.seed)
     utils.check_output_folder(opt.output)
-    utils.keep_freed_memory()
     torch.set_num_threads(opt.threads)
     # Adam's moments of rarely lit pixels decay below 1e-38 into denormal numbers, on which
-    # x86 CPUs compute many times slower (tools/bench_q4.py measures it). Flushing them to zero
-    # changes only values below 1e-38; where a CPU cannot flush, this does nothing.
+    # x86 CPUs compute many times slower. Flushing them to zero changes only values below
+    # 1e-38; where a CPU cannot flush, this does nothing.
     torch.set_flush_denormal(True)
 
     utils.configure_seed(opt.seed)  # the initial weights and the dropout masks
@@ -162,11 +154,19 @@ def main(argv=None):
     data = utils.load_classification_data(path=opt.data, dtype=np.float32)
     (X, y), (dev_X, dev_y), (test_X, test_y) = (
         (torch.from_numpy(X), torch.from_numpy(y)) for X, y in data.values())
-    model = Model(n_classes=10, n_features=X.shape[1], hidden_size=opt.hidden_size,
-                  layers=opt.layers, activation_type=opt.activation, dropout=opt.dropout)
-    Optimizer, options = OPTIMIZERS[opt.optimizer]
-    optimizer = Optimizer(model.parameters(), lr=opt.learning_rate, weight_decay=opt.l2_decay,
-                          **options)
+    if opt.model == "logistic_regression":
+        model = LogisticRegression(n_classes=10, n_features=X.shape[1])
+    else:
+        model = FeedforwardNetwork(n_classes=10, n_features=X.shape[1],
+                                   hidden_size=opt.hidden_size, layers=opt.layers,
+                                   activation_type=opt.activation, dropout=opt.dropout)
+    # fused=True: each step's update in one kernel, the same maths.
+    if opt.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=opt.learning_rate,
+                                    weight_decay=opt.l2_decay, fused=True)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=opt.learning_rate,
+                                     weight_decay=opt.l2_decay, fused=True)
     criterion = nn.CrossEntropyLoss()
 
     history, diverged, start = [], None, time.perf_counter()
@@ -192,11 +192,10 @@ def main(argv=None):
 
     final = {"test_acc": None}
     if history:
-        final.update({k: history[-1][k] for k in ("train_loss", "train_acc", "dev_acc")},
-                     best_dev_acc=max(row["dev_acc"] for row in history))
+        final.update({k: history[-1][k] for k in ("train_loss", "train_acc", "dev_acc")})
     if not diverged:
         final["test_acc"] = evaluate(model, test_X, test_y)[0]
-        if config.get("activation") == "relu":
+        if opt.model == "mlp" and opt.activation == "relu":  # for the report's discussion
             final["dead_units"] = dead_units(model, X)
     record = {"question": "q4", "model": opt.model, "config": config, "seed": opt.seed,
               "epochs": history, "final": final, "seconds": seconds,

@@ -9,8 +9,8 @@ Kept free of torch at import time so that the numpy-only questions (Q2, Q3) neve
 """
 import argparse
 import contextlib
-import ctypes
 import errno
+import importlib.util
 import json
 import math
 import os
@@ -20,19 +20,25 @@ import signal
 import sys
 import tempfile
 
-import numpy as np
+try:  # the slowest import of a numpy-only run (a fifth of a second)
+    import numpy as np
+except KeyboardInterrupt:  # Ctrl-C while a script starts: one line, as at any other moment
+    print("interrupted; nothing written", file=sys.stderr)
+    sys.exit(130)
+except ImportError:
+    sys.exit("error: numpy is not installed; fix: pip install -r requirements.txt")
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 AMES_PATH = os.path.join(ROOT, "ames.npz")
 FASHION_PATH = os.path.join(ROOT, "Fashion-MNIST.npz")
 # A plain run of a script is a student's experiment: its record and figures go to runs/<q>/
-# (ignored by git). Only tools/reproduce.py writes the committed results/ (it passes -output).
+# (ignored by git). The committed results/ are written only through -output.
 RUNS = os.path.join(ROOT, "runs")
 FASHION_FEATURES = 784
 
 
 # ---------------------------------------------------------------------------------------------
-# Start-up: Ctrl-C, the allocator, seeds.
+# Start-up: Ctrl-C, packages, seeds.
 
 def exit_on_ctrl_c(message="interrupted; nothing written"):
     """From now on Ctrl-C prints `message` (one line on stderr) and exits with status 130.
@@ -47,24 +53,14 @@ def exit_on_ctrl_c(message="interrupted; nothing written"):
     signal.signal(signal.SIGINT, interrupted)
 
 
-def keep_freed_memory():
-    """Ask the C library's allocator (glibc) to keep freed memory for reuse.
-
-    A training step allocates and frees temporaries of about a megabyte (an MLP's np.outer
-    gradient, `learning_rate * grad`). With glibc's adaptive defaults, whether those are handed
-    back to the kernel after every step depends on what the process allocated before; when they
-    are, each step faults hundreds of pages back in and the run spends most of its time in the
-    kernel. Fixed thresholds (documented in mallopt(3)) make every process behave the same:
-    blocks under 32 MiB come from the heap, and up to 256 MiB of freed heap is kept. Elsewhere
-    (macOS, Windows, musl) there is no mallopt and this does nothing.
-    """
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError, TypeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20) and mallopt(M_TRIM_THRESHOLD, 256 << 20))
+def require(*packages):
+    """Exit with one line naming the first of `packages` (import names) that is not installed,
+    before any data is loaded: a run must not train and then fail to draw its figures."""
+    for package in packages:
+        if importlib.util.find_spec(package) is None:
+            print(f"error: {package} is not installed; fix: pip install -r requirements.txt",
+                  file=sys.stderr)
+            sys.exit(1)
 
 
 def configure_seed(seed):
@@ -87,8 +83,8 @@ class DataError(UserError):
     """A missing or unreadable data file."""
 
 
-AMES_FIX = ("copy the course's ames.npz (it ships with the homework; here: "
-            "../shared/data/ames/ames.npz) to the project folder, or pass -data FILE")
+AMES_FIX = ("put the course's ames.npz back in the project folder (in a git clone: "
+            "git checkout ames.npz), or pass -data FILE")
 FASHION_FIX = ("python download_fashion_mnist.py  (offline: --source DIR), or pass -data FILE")
 
 
@@ -198,18 +194,27 @@ def load_classification_data(bias=False, path=FASHION_PATH, dtype=np.float64):
 # Output: checked before any work, written atomically.
 
 def check_output_folder(folder):
-    """Create `folder` if needed and check that a file can be written there, before any data is
-    loaded or any epoch runs: a run must not train for minutes and then fail to save."""
+    """Check that a file can be written in `folder`, before any data is loaded or any epoch
+    runs: a run must not train for minutes and then fail to save. Folders this check creates
+    are removed again, so a run that fails later leaves no empty folder behind."""
+    created, path = [], os.path.abspath(folder)
+    while not os.path.exists(path) and path != os.path.dirname(path):
+        created.append(path)  # deepest first
+        path = os.path.dirname(path)
     try:
         os.makedirs(folder, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            reason = "it is a file, not a folder"
+        if os.path.exists(path) and not os.path.isdir(path):
+            reason = f"{path} is a file, not a folder"
         raise UserError(f"cannot write to the output folder {folder} ({reason.lower()}); "
                         "fix: pass a writable folder with -output") from None
+    finally:
+        for made in created:
+            with contextlib.suppress(OSError):
+                os.rmdir(made)
     return folder
 
 
@@ -262,13 +267,26 @@ def library_versions():
     return versions
 
 
+def machine():
+    """The processor that made a run and, when torch is loaded, the CPU capability its kernels
+    were chosen for (float32 results of Q4 differ between CPU families)."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:  # Linux: the marketing name
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    torch = sys.modules.get("torch")
+    capability = torch.backends.cpu.get_cpu_capability() if torch is not None else None
+    return {"cpu": cpu, "cpu_capability": capability}
+
+
 def save_run(folder, name, record, figures=(), show=False):
     """Write a run: each figure as folder/name-<suffix>.pdf, then folder/name.json, all
     atomically. The record goes last: it marks the run as finished.
 
     record: a JSON-able dict with at least "config" (the run's flags), "seed", "epochs" (a list
     of per-epoch metric dicts), "final" (final metrics), "seconds" and "status" ("ok" or
-    "diverged"); the library versions are added. figures: [(suffix, series, ylabel, title)] as
+    "diverged"); the library versions and the machine are added. figures: [(suffix, series, ylabel, title)] as
     `plot` takes them, optionally with a fifth item, a dict of more `plot` arguments.
     Returns the record's path.
     """
@@ -276,7 +294,7 @@ def save_run(folder, name, record, figures=(), show=False):
         plot(series, ylabel, os.path.join(folder, f"{name}-{suffix}.pdf"), title, show=show,
              **(options[0] if options else {}))
     path = os.path.join(folder, name + ".json")
-    record = dict(record, versions=library_versions())
+    record = dict(record, versions=library_versions(), machine=machine())
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
     atomic_write_bytes(path, text.encode())
     return path
@@ -383,10 +401,26 @@ LAYERS = number(int, 1, 100)
 SEED = number(int, 0, 2**32 - 1)
 
 
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose -h shows every flag's default, and which takes every flag with
+    one dash or two, however it is declared (-epochs and --epochs, --source and -source)."""
+
+    def __init__(self, description):
+        super().__init__(description=description,
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+    def add_argument(self, *names, **kwargs):
+        spellings = list(names)
+        for name in names:
+            if name.startswith("-") and len(name.lstrip("-")) > 1:  # not -h
+                other = name[1:] if name.startswith("--") else "-" + name
+                spellings += [] if other in spellings else [other]
+        return super().add_argument(*spellings, **kwargs)
+
+
 def parser(description):
-    """An ArgumentParser whose -h shows every flag's default."""
-    return argparse.ArgumentParser(description=description,
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    """The command line of a script or tool (see Parser)."""
+    return Parser(description)
 
 
 def add_run_flags(parser, data, question):
@@ -401,11 +435,20 @@ def add_run_flags(parser, data, question):
 
 
 class Diverged(Exception):
-    """Training met a non-finite loss. `step` is the 1-based example of the epoch."""
+    """Training met a non-finite loss. `step` is the 1-based step of the epoch (an example, or
+    in Q4 a batch)."""
 
     def __init__(self, message, step=None):
         super().__init__(message)
         self.message, self.step = message, step
+
+
+def spread(values):
+    """Mean, sample standard deviation (0 for one value), min, max and median of a non-empty
+    list of floats: how much a result varies over seeds or machines."""
+    return {"mean": float(np.mean(values)),
+            "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            "min": min(values), "max": max(values), "median": float(np.median(values))}
 
 
 def not_finite(metrics):
