@@ -7,7 +7,7 @@
 1. Per step, on one thread (default network 784 -> 200 -> 10, ReLU, dropout 0.3, batch size
    1), for SGD and Adam: the textbook loop (DataLoader(shuffle=True) + train_batch +
    torch.optim with default options) against the script's `train_epoch` (a randperm order, the
-   same train_batch, the options of q4.OPTIMIZERS: fused=True; denormals flushed). Epochs of n
+   same train_batch, fused=True, as hw1-q4.py builds it; denormals flushed). Epochs of n
    steps on real images (zero pixels make Adam's moments decay into denormals), a warm-up
    epoch, then -repeats short epochs of each loop interleaved (the order alternating) so that
    machine noise hits both alike.
@@ -28,12 +28,14 @@ import tempfile
 import time
 
 import numpy as np
-import torch
-import torch.nn as nn
-from torch.utils.data import DataLoader, TensorDataset
 
-from common import ROOT, load_script, time_command  # first: puts the project folder on sys.path
+from common import load_script, time_command  # first: puts the project folder on sys.path
 import utils
+
+utils.require("torch")
+import torch  # noqa: E402 (after the check: one line, not a traceback, without torch)
+import torch.nn as nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 q4 = load_script("hw1-q4.py")
 NETWORK = {"n_classes": 10, "n_features": 784, "hidden_size": 200, "layers": 1,
@@ -62,8 +64,8 @@ def loops(optimizer_name, X, y):
     def script():
         torch.manual_seed(0)
         model = q4.MODELS["mlp"](**NETWORK)
-        Optimizer, options = q4.OPTIMIZERS[optimizer_name]
-        optimizer = Optimizer(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0, **options)
+        optimizer = TEXTBOOK_OPTIMIZERS[optimizer_name](model.parameters(), lr=LEARNING_RATE,
+                                                        fused=True)  # as hw1-q4.py
         generator = torch.Generator().manual_seed(0)
         return True, lambda: q4.train_epoch(model, optimizer, nn.CrossEntropyLoss(), X, y, 1,
                                             generator)
@@ -130,13 +132,17 @@ def textbook_run(data, optimizer_name):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-data", default=utils.FASHION_PATH)
-    parser.add_argument("-n", type=utils.number(int, 10, 50_000), default=1000)
-    parser.add_argument("-repeats", type=utils.number(int, 1, 100), default=11)
-    parser.add_argument("-command_repeats", type=utils.number(int, 1, 100), default=2)
-    parser.add_argument("-optimizer", choices=["sgd", "adam"], default="sgd")
-    parser.add_argument("-no_command", action="store_true")
+    parser = utils.parser(__doc__.split("\n")[0])
+    parser.add_argument("-data", default=utils.FASHION_PATH, help="the Fashion-MNIST .npz")
+    parser.add_argument("-n", type=utils.number(int, 10, 50_000), default=1000,
+                        help="steps per epoch of part 1")
+    parser.add_argument("-repeats", type=utils.number(int, 1, 100), default=11,
+                        help="epochs of each loop in part 1")
+    parser.add_argument("-command_repeats", type=utils.number(int, 1, 100), default=2,
+                        help="runs of each command in part 2")
+    parser.add_argument("-optimizer", choices=["sgd", "adam"], default="sgd",
+                        help=argparse.SUPPRESS)  # of -textbook_run (part 2 runs both)
+    parser.add_argument("-no_command", action="store_true", help="skip part 2")
     parser.add_argument("-textbook_run", action="store_true", help=argparse.SUPPRESS)
     opt = parser.parse_args()
     if opt.textbook_run:

@@ -1,15 +1,16 @@
 #!/usr/bin/env python
 """Q3 the way a typical student writes it: the yardstick of tools/bench_q3.py.
 
-    python tools/textbook_q3.py mlp [Fashion-MNIST.npz]     # or perceptron, logistic_regression
+    python tools/textbook_q3.py mlp [-data Fashion-MNIST.npz]  # or perceptron, logistic_regression
 
-Like the homework's skeleton: load the data, shuffle the training set with a seeded permutation,
+Like the homework's skeleton: load the data (utils.load_classification_data, as hw1-q3.py), shuffle the training set with a seeded permutation,
 one epoch of per-example SGD (learning rate 0.001), then the train, dev and test accuracies.
 Fresh arrays every step: np.outer for each gradient, `W -= lr * grad`.
 """
-import sys
-
 import numpy as np
+
+import common  # noqa: F401 (first: puts the project folder on sys.path)
+import utils
 
 
 def softmax(z):
@@ -56,25 +57,27 @@ def predict(model, params, X):
 
 
 def main():
-    model = sys.argv[1]
-    data = np.load(sys.argv[2] if len(sys.argv) > 2 else "Fashion-MNIST.npz")
-    splits = {s: (data["X" + s], data["y" + s]) for s in ("train", "dev", "test")}
+    parser = utils.parser("Q3 the way a typical student writes it (one epoch).")
+    parser.add_argument("model", choices=["perceptron", "logistic_regression", "mlp"])
+    parser.add_argument("-data", default=utils.FASHION_PATH, help="the Fashion-MNIST .npz")
+    opt = parser.parse_args()
+    # the bias of the linear models is a last feature of ones
+    splits = utils.load_classification_data(bias=opt.model != "mlp", path=opt.data)
     np.random.seed(42)
-    if model == "mlp":
+    if opt.model == "mlp":
         params = [np.random.normal(0.1, 0.1, (200, 784)), np.zeros(200),
                   np.random.normal(0.1, 0.1, (10, 200)), np.zeros(10)]
-    else:  # the bias is a last feature of ones
-        splits = {s: (np.hstack([X, np.ones((len(X), 1))]), y) for s, (X, y) in splits.items()}
+    else:
         params = np.zeros((10, 785))
     step = {"perceptron": perceptron_step, "logistic_regression": logistic_regression_step,
-            "mlp": mlp_step}[model]
+            "mlp": mlp_step}[opt.model]
     X, y = splits["train"]
     order = np.random.permutation(len(y))
     for x_i, y_i in zip(X[order], y[order]):
         step(params, x_i, y_i)
     for s, (X, y) in splits.items():
-        print(f"{s} accuracy {np.mean(predict(model, params, X) == y):.4f}")
+        print(f"{s} accuracy {np.mean(predict(opt.model, params, X) == y):.4f}")
 
 
 if __name__ == "__main__":
-    main()
+    utils.run_main(main)
