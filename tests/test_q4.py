@@ -19,9 +19,11 @@ def images(n, d=784, seed=0):
 
 
 def build(model, **flags):
-    """A model from q4.MODELS with the script's defaults, dropout off unless given."""
+    """A model of the script with its defaults, dropout off unless given."""
+    if model == "logistic_regression":
+        return q4.LogisticRegression(n_classes=10, n_features=784)
     options = {"hidden_size": 32, "layers": 1, "activation_type": "relu", "dropout": 0.0, **flags}
-    return q4.MODELS[model](n_classes=10, n_features=784, **options)
+    return q4.FeedforwardNetwork(n_classes=10, n_features=784, **options)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,47 +82,66 @@ def test_dead_units_counts_the_units_that_are_zero_on_every_row():
 
 
 # ---------------------------------------------------------------------------------------------
-# One optimiser step (train_batch) against autograd's gradient applied by hand
+# Two optimiser steps (train_batch) against autograd's gradients applied by hand: two, so that
+# gradients accumulated by a missing zero_grad() show
 
 MODELS = {"logistic_regression": ("logistic_regression", {}),
           "mlp": ("mlp", {}),
           "mlp-2-tanh": ("mlp", {"layers": 2, "activation_type": "tanh"})}
 
 
-def sgd(p, g, lr, decay):
+def sgd(p, g, lr, decay, state, t):
     return p - lr * (g + decay * p)
 
 
-def adam(p, g, lr, decay, eps=1e-8):
-    """Adam's first step: m_hat = g, v_hat = g^2 (bias-corrected), with L2 added to g."""
+def adam(p, g, lr, decay, state, t, betas=(0.9, 0.999), eps=1e-8):
+    """Adam's step t (1-based), L2 added to g; state holds the moments (m, v) of p."""
     g = g + decay * p
-    return p - lr * g / (g.abs() + eps)
+    m, v = state.pop(id(p), (0, 0))
+    m, v = betas[0] * m + (1 - betas[0]) * g, betas[1] * v + (1 - betas[1]) * g * g
+    m_hat, v_hat = m / (1 - betas[0] ** t), v / (1 - betas[1] ** t)
+    new = p - lr * m_hat / (v_hat.sqrt() + eps)
+    state[id(new)] = (m, v)
+    return new
 
 
-@pytest.mark.parametrize("optimizer, update", [("sgd", sgd), ("adam", adam)])
+OPTIMIZERS = {"sgd": (torch.optim.SGD, sgd), "adam": (torch.optim.Adam, adam)}
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("name", MODELS)
-def test_one_step_is_autograds_gradient_applied_by_hand(name, optimizer, update):
-    X, y = images(1, seed=1)
+def test_two_steps_are_autograds_gradients_applied_by_hand(name, optimizer):
+    """Catches: a wrong sign, the learning rate or L2 decay not used, a parameter left out of
+    the step, the gradient of a previous batch kept (no zero_grad), the loss misreported."""
+    X, y = images(4, seed=1)
     model_name, flags = MODELS[name]
     torch.manual_seed(0)
     model = build(model_name, **flags)
-    params = list(model.parameters())
-    loss = nn.functional.cross_entropy(model(X), y)
-    grads = torch.autograd.grad(loss, params)
-    lr, decay = 0.05, 0.01
-    expected = [update(p.detach().clone(), g, lr, decay) for p, g in zip(params, grads)]
-    Optimizer, options = q4.OPTIMIZERS[optimizer]
-    step = Optimizer(model.parameters(), lr=lr, weight_decay=decay, **options)
-    assert q4.train_batch(X, y, model, step, nn.CrossEntropyLoss()) == pytest.approx(loss.item())
-    for got, want in zip(model.parameters(), expected):
-        torch.testing.assert_close(got.detach(), want, rtol=1e-5, atol=1e-6)
+    lr, decay, state = 0.05, 0.01, {}
+    expected = [p.detach().clone() for p in model.parameters()]
+    Optimizer, update = OPTIMIZERS[optimizer]
+    step = Optimizer(model.parameters(), lr=lr, weight_decay=decay, fused=True)
+    for t, rows in enumerate((slice(0, 2), slice(2, 4)), start=1):
+        reference = build(model_name, **flags)
+        with torch.no_grad():
+            for r, e in zip(reference.parameters(), expected):
+                r.copy_(e)
+        loss = nn.functional.cross_entropy(reference(X[rows]), y[rows])
+        grads = torch.autograd.grad(loss, list(reference.parameters()))
+        expected = [update(e, g, lr, decay, state, t) for e, g in zip(expected, grads)]
+        got = q4.train_batch(X[rows], y[rows], model, step, nn.CrossEntropyLoss())
+        assert got == pytest.approx(loss.item(), rel=1e-5)
+        for p, e in zip(model.parameters(), expected):
+            torch.testing.assert_close(p.detach(), e, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_the_script_builds_its_model_and_optimiser_from_the_flags(tmp_path, monkeypatch,
                                                                   optimizer):
+    """Catches: -optimizer, -learning_rate or -l2_decay not reaching the optimiser, or the
+    optimiser given another model's parameters."""
     built = {}
-    Optimizer, options = q4.OPTIMIZERS[optimizer]
+    Optimizer = OPTIMIZERS[optimizer][0]
 
     class Recording(Optimizer):
         def __init__(self, params, **kwargs):
@@ -129,20 +150,19 @@ def test_the_script_builds_its_model_and_optimiser_from_the_flags(tmp_path, monk
 
     class Network(q4.FeedforwardNetwork):
         def __init__(self, **kwargs):
-            built["model"], built["model_kwargs"] = self, kwargs
+            built["model"] = self
             super().__init__(**kwargs)
-    monkeypatch.setitem(q4.OPTIMIZERS, optimizer, (Recording, options))
-    monkeypatch.setitem(q4.MODELS, "mlp", Network)
+    monkeypatch.setattr(torch.optim, Optimizer.__name__, Recording)
+    monkeypatch.setattr(q4, "FeedforwardNetwork", Network)
+    monkeypatch.setattr(q4.utils, "plot", lambda *args, **kwargs: None)
     argv = ["mlp", "-hidden_size", 16, "-layers", 2, "-activation", "tanh", "-dropout", 0.1,
             "-optimizer", optimizer, "-learning_rate", 0.05, "-l2_decay", 0.01, "-epochs", 1,
             "-data", write_fashion(tmp_path / "f.npz"), "-output", tmp_path / "out"]
     assert run_cli(q4, argv) == 0
-    assert built["kwargs"] == {"lr": 0.05, "weight_decay": 0.01, **options}
+    assert {k: built["kwargs"][k] for k in ("lr", "weight_decay")} == {
+        "lr": 0.05, "weight_decay": 0.01}
     assert built["params"] == list(built["model"].parameters())
-    assert {k: built["model_kwargs"][k] for k in ("hidden_size", "layers", "activation_type",
-                                                  "dropout", "n_features", "n_classes")} == {
-        "hidden_size": 16, "layers": 2, "activation_type": "tanh", "dropout": 0.1,
-        "n_features": 784, "n_classes": 10}
+    assert sum(isinstance(m, nn.Tanh) for m in built["model"].modules()) == 2  # -activation
 
 
 # ---------------------------------------------------------------------------------------------
