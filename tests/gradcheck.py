@@ -18,3 +18,13 @@ def numerical_gradient(f, x, h=1e-6):
         x[index] = old
         grad[index] = (plus - minus) / (2 * h)
     return grad
+
+
+def autograd_gradient(f, arrays):
+    """PyTorch autograd's gradient of f(tensors) (a float64 scalar) at `arrays`: (value, grads).
+    Skips the calling test when torch is not installed."""
+    import pytest
+    torch = pytest.importorskip("torch")
+    tensors = [torch.tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    value = f(tensors, torch)
+    return value.item(), [g.numpy() for g in torch.autograd.grad(value, tensors)]
