@@ -26,7 +26,7 @@ def test_the_loaders_append_the_bias_as_the_last_column(tmp_path):
     assert [(X.shape, X.dtype, y.dtype) for X, y in data.values()] == [
         ((n, 785), np.float32, np.int64) for n in (64, 21, 17)]
     assert (data["dev"][0][:, -1] == 1).all()
-    assert utils.load_classification_data(path=path)["test"][0].shape == (20, 784)
+    assert utils.load_classification_data(path=path)["test"][0].shape == (17, 784)
 
 
 def corrupt_member(data, member="Xtrain.npy"):

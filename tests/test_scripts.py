@@ -41,13 +41,12 @@ RUNS = [
      {"epochs", "learning_rate", "hidden_size", "seed"}, ["rmse"]),
     ("q2", ["nn", "-hidden_size", 8, "-seeds", 2], "nn-epochs=2-hidden_size=8-seed=7-seeds=2",
      {"epochs", "learning_rate", "hidden_size", "seed", "seeds"}, ["test", "train"]),
-    ("q3", ["perceptron", "-learning_rate", 0.5, "-layers", 2], "perceptron-epochs=2-seed=7",
+    ("q3", ["perceptron", "-learning_rate", 0.5], "perceptron-epochs=2-seed=7",
      {"epochs", "seed"}, ["accuracy", "loss"]),
     ("q3", ["logistic_regression", "-hidden_size", 16], "logistic_regression-epochs=2-seed=7",
      {"epochs", "seed", "learning_rate"}, ["accuracy", "loss"]),
-    ("q3", ["mlp", "-hidden_size", 16, "-layers", 2],
-     "mlp-epochs=2-hidden_size=16-layers=2-seed=7",
-     {"epochs", "seed", "learning_rate", "hidden_size", "layers"}, ["accuracy", "loss"]),
+    ("q3", ["mlp", "-hidden_size", 16], "mlp-epochs=2-hidden_size=16-seed=7",
+     {"epochs", "seed", "learning_rate", "hidden_size"}, ["accuracy", "loss"]),
     ("q4", ["logistic_regression", "-hidden_size", 16, "-dropout", 0.5],
      "logistic_regression-epochs=2-seed=7",
      {"epochs", "batch_size", "learning_rate", "l2_decay", "optimizer", "seed"},
@@ -91,24 +90,6 @@ def test_a_run_prints_its_epochs_and_writes_its_record_and_figures(
     assert metrics(match[1]) == {k: f"{v:.4f}" for k, v in final.items() if isinstance(v, float)}
 
 
-SEED_RUNS = [("q2", ["nn", "-hidden_size", 5]), ("q3", ["mlp", "-hidden_size", 16]),
-             ("q4", ["mlp", "-hidden_size", 16])]
-
-
-@pytest.mark.parametrize("question, argv", SEED_RUNS, ids=[r[0] for r in SEED_RUNS])
-def test_the_same_seed_gives_the_same_numbers(tmp_path, monkeypatch, question, argv):
-    monkeypatch.setattr(utils, "plot", lambda *args, **kwargs: None)
-    data = data_for(question, tmp_path)
-    records = []
-    for i, seed in enumerate((3, 3, 4)):
-        run_cli(script(question), [*argv, "-epochs", 2, "-seed", seed, "-data", data,
-                                   "-output", tmp_path / str(i)])
-        (path,) = (tmp_path / str(i)).glob("*.json")
-        record = json.loads(path.read_text())
-        records.append(([{**row, "seconds": 0} for row in record["epochs"]], record["final"]))
-    assert records[0] == records[1] != records[2]
-
-
 @pytest.mark.parametrize("question, model, patch", [
     ("q2", "linear_regression", "LinearRegression.update_weight"),
     ("q3", "logistic_regression", "LogisticRegression.update_weight"),
@@ -128,7 +109,7 @@ def test_a_diverged_run_stops_and_records_where(tmp_path, capsys, monkeypatch, q
     assert (record["diverged_at"]["epoch"], record["diverged_at"]["step"]) == (1, 1)
     assert record["final"].get("test_acc") is None and record["final"].get("train_rmse") is None
     printed = capsys.readouterr().out
-    assert re.search(r"^(seed 42: )?diverged at epoch 1, (example|batch) 1: ", printed, re.M)
+    assert re.search(r"^diverged at epoch 1, (example|batch) 1: ", printed, re.M)
     assert "epoch 1/2" not in printed
 
 
@@ -162,59 +143,37 @@ def test_runs_differing_in_any_flag_get_distinct_names(question):
 # ---------------------------------------------------------------------------------------------
 # Bad flags, -h and the default paths
 
-FLOAT_LR, INT_1 = "must be a float in (0, 10], got", "must be an int in [1, 10000], got '0'"
-BAD_FLAGS = [  # (question, arguments, the error after "argument ")
-    ("q2", ["svm"], "model: invalid choice: 'svm'"),
-    ("q2", ["nn", "-learning_rate", "inf"], f"-learning_rate: {FLOAT_LR} 'inf'"),
-    ("q2", ["nn", "-learning_rate", "nan"], f"-learning_rate: {FLOAT_LR} 'nan'"),
-    ("q2", ["nn", "-learning_rate", "0"], f"-learning_rate: {FLOAT_LR} '0'"),
-    ("q2", ["nn", "-hidden_size", "0"], f"-hidden_size: {INT_1}"),
-    ("q2", ["nn", "-seeds", "0"], "-seeds: must be an int in [1, 1000], got '0'"),
-    ("q3", ["mlp", "-learning_rate", "1e300"], f"-learning_rate: {FLOAT_LR} '1e300'"),
-    ("q3", ["mlp", "-learning_rate", "fast"], "-learning_rate: invalid float value: 'fast'"),
-    ("q3", ["mlp", "-epochs", "0"], f"-epochs: {INT_1}"),
-    ("q3", ["mlp", "-epochs", "1e3"], "-epochs: invalid int value: '1e3'"),
-    ("q3", ["mlp", "-layers", "0"], "-layers: must be an int in [1, 100], got '0'"),
-    ("q3", ["mlp", "-seed", "-1"], "-seed: must be an int in [0, 4.29497e+09], got '-1'"),
-    ("q4", ["cnn"], "model: invalid choice: 'cnn'"),
-    ("q4", ["mlp", "-dropout", "1"], "-dropout: must be a float in [0, 1), got '1'"),
-    ("q4", ["mlp", "-l2_decay", "-0.1"], "-l2_decay: must be a float in [0, 10], got '-0.1'"),
-    ("q4", ["mlp", "-batch_size", "0"], "-batch_size: must be an int in [1, 50000], got '0'"),
-    ("q4", ["mlp", "-threads", "0"], "-threads: must be an int in [1, 256], got '0'"),
-    ("q4", ["mlp", "-activation", "sigmoid"], "-activation: invalid choice: 'sigmoid'"),
-    ("q4", ["mlp", "-optimizer", "rmsprop"], "-optimizer: invalid choice: 'rmsprop'"),
-]
+BAD_FLAGS = [  # (question, arguments): the README's examples and one of each kind
+    ("q2", ["svm"]), ("q2", ["nn", "-learning_rate", "inf"]), ("q2", ["nn", "-learning_rate", "nan"]),
+    ("q2", ["nn", "-seeds", "0"]), ("q3", ["mlp", "-epochs", "0"]),
+    ("q3", ["mlp", "-learning_rate", "fast"]), ("q3", ["mlp", "-hidden_size", "0"]),
+    ("q4", ["mlp", "-dropout", "1"]), ("q4", ["mlp", "-l2_decay", "-0.1"]),
+    ("q4", ["mlp", "-batch_size", "0"]), ("q4", ["mlp", "-optimizer", "rmsprop"])]
 
 
-@pytest.mark.parametrize("question, argv, message", BAD_FLAGS,
-                         ids=[f"{q}-{' '.join(a)}" for q, a, _ in BAD_FLAGS])
-def test_a_bad_flag_ends_with_the_usage_line_before_any_work(tmp_path, capsys, question, argv,
-                                                            message):
+@pytest.mark.parametrize("question, argv", BAD_FLAGS,
+                         ids=[f"{q}-{' '.join(a)}" for q, a in BAD_FLAGS])
+def test_a_bad_flag_ends_with_the_usage_line_before_any_work(tmp_path, capsys, question, argv):
     with pytest.raises(SystemExit) as exit_:
         script(question).main([*argv, "-output", str(tmp_path / "out")])
     out, err = capsys.readouterr()
     assert exit_.value.code == 2 and out == ""
-    assert err.startswith("usage:") and f"error: argument {message}" in err.splitlines()[-1]
+    what = argv[-2] if len(argv) > 1 else "model"
+    assert err.startswith("usage:") and f"error: argument {what}" in err.splitlines()[-1]
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("question, epochs, data", [("q2", 150, "ames.npz"),
-                                                    ("q3", 20, "Fashion-MNIST.npz"),
-                                                    ("q4", 20, "Fashion-MNIST.npz")])
-def test_help_shows_every_default_and_the_defaults_are_in_the_project(capsys, question, epochs,
-                                                                      data):
-    module = script(question)
-    with pytest.raises(SystemExit) as exit_:
-        module.main(["-h"])
-    text = " ".join(re.sub(r"-\n\s+", "-", capsys.readouterr().out).split())  # unwrapped
-    assert exit_.value.code == 0 and f"(default: {epochs})" in text
-    parser = module.build_parser()
-    for action in parser._actions:
-        if action.option_strings and action.dest != "help":
-            assert f"(default: {action.default})" in text, action.dest
-    # Wherever the command runs from: the project's data file and its runs/ folder.
-    assert parser.get_default("data") == os.path.join(ROOT, data)
-    assert parser.get_default("output") == os.path.join(ROOT, "runs", question)
+@pytest.mark.parametrize("question, model", [("q2", "nn"), ("q3", "mlp"), ("q4", "mlp")])
+def test_every_flag_takes_two_dashes_too(question, model):
+    """Catches a flag that only one spelling reaches (--epochs: "unrecognized arguments")."""
+    parser = script(question).build_parser()
+    flags = [a.option_strings[0].lstrip("-") for a in parser._actions
+             if a.option_strings and a.dest not in ("help", "show")]
+    values = {flag: "3" for flag in flags} | {"activation": "tanh", "optimizer": "adam",
+                                              "data": "d.npz", "output": "o", "dropout": "0.5"}
+    one = vars(parser.parse_args([model] + [x for f in flags for x in (f"-{f}", values[f])]))
+    two = vars(parser.parse_args([model] + [x for f in flags for x in (f"--{f}", values[f])]))
+    assert one == two and one["epochs"] == 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,22 +254,57 @@ def test_run_from_another_folder_the_script_finds_the_projects_data(tmp_path):
     assert ours["epochs"][0]["train_rmse"] == committed["epochs"][0]["train_rmse"]
 
 
-# Runs that repeat exactly on any CPU (numpy's float64 perceptron; Q4's logistic regression at
-# learning rate 0.001): their first epoch, run now, is the committed record's first epoch, so the
-# records are in step with the code. (Q4's networks move across CPUs: see the README.)
+# The committed records are in step with the code: the first epoch of two runs, rerun now, is
+# the record's. Accuracies must agree exactly: the perceptron's (numpy float64, exact on every
+# CPU) and Q4 logistic regression's at lr 0.001 (identical across the two CPU families measured).
+# Float losses are compared to rel 1e-6: Q4's float32 kernels round differently per CPU family
+# (measured across families: about 2e-10 relative), while a changed model or data moves them by
+# far more than 1e-6.
 @pytest.mark.skipif(not os.path.exists(utils.FASHION_PATH), reason="Fashion-MNIST.npz not built")
 @pytest.mark.parametrize("question, args, record", [
     ("q3", ["perceptron"], "q3/perceptron.json"),
     ("q4", ["logistic_regression", "-learning_rate", 0.001],
      "q4/runs/logistic_regression-learning_rate=0.001.json")])
-def test_the_committed_records_first_epoch_repeats(tmp_path, capsys, question, args, record):
+def test_the_committed_records_first_epoch_repeats(tmp_path, monkeypatch, question, args,
+                                                   record):
+    monkeypatch.setattr(utils, "plot", lambda *args, **kwargs: None)
     assert run_cli(script(question), args + ["-epochs", 1, "-output", tmp_path]) == 0
-    (ours,) = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    (ours,) = [json.loads(p.read_text())["epochs"][0] for p in tmp_path.glob("*.json")]
     with open(os.path.join(ROOT, "results", record)) as f:
-        committed = json.load(f)
-    without_time = [{k: v for k, v in epoch.items() if k != "seconds"}
-                    for epoch in (ours["epochs"][0], committed["epochs"][0])]
-    assert without_time[0] == without_time[1]
+        committed = json.load(f)["epochs"][0]
+    assert ours.keys() == committed.keys()
+    for key in ours.keys() - {"seconds"}:
+        if key.endswith("_acc") or key == "epoch":
+            assert ours[key] == committed[key], key  # exact on every CPU
+        else:
+            assert ours[key] == pytest.approx(committed[key], rel=1e-6), key  # see above
+
+
+def test_a_q4_record_names_the_machine_that_made_it(tmp_path, monkeypatch):
+    """Q4's float32 numbers depend on the CPU family: the record says which made it."""
+    monkeypatch.setattr(utils, "plot", lambda *args, **kwargs: None)
+    out = tmp_path / "out"
+    assert run_cli(script("q4"), ["logistic_regression", "-epochs", 1, "-output", out,
+                                  "-data", write_fashion(tmp_path / "f.npz")]) == 0
+    (path,) = out.glob("*.json")
+    machine = json.loads(path.read_text())["machine"]
+    assert {"cpu", "cpu_capability"} <= machine.keys() and machine["cpu"]
+
+
+@pytest.mark.parametrize("question, package", [("q2", "matplotlib"), ("q3", "tqdm"),
+                                               ("q4", "matplotlib")])
+def test_a_missing_package_is_one_line_before_the_data_loads(tmp_path, question, package):
+    """A Python without the package (simulated: sys.modules[package] = None); the data file is
+    missing too, so a check after the data's would name the data instead."""
+    shim = (f"import os, runpy, sys; sys.modules[{package!r}] = None; sys.argv = sys.argv[1:]; "
+            "sys.path[0] = os.path.dirname(sys.argv[0]); "
+            "runpy.run_path(sys.argv[0], run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", shim, os.path.join(ROOT, SCRIPTS[question]),
+                           MODEL[question], "-data", "missing.npz", "-output", "out"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith(f"error: {package} is not installed; fix: pip install")
+    assert len(done.stderr.splitlines()) == 1 and os.listdir(tmp_path) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,4 +359,4 @@ def test_ctrl_c_while_training_is_one_line_exit_130_and_no_record(tmp_path):
     assert EPOCH_LINE.fullmatch(first.rstrip("\n")), (first, proc.poll())
     _, stderr = interrupt(proc)
     assert (proc.returncode, stderr) == (130, "interrupted; nothing written\n")
-    assert os.listdir(out) == []
+    assert not out.exists()  # no record, no figure, no empty folder
