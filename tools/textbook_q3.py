@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Q3 the way a typical student writes it: the yardstick of tools/bench_q3.py.
 
-    python tools/textbook_q3.py mlp [-data Fashion-MNIST.npz]  # or perceptron, logistic_regression
+    python tools/textbook_q3.py mlp [-data FILE]    # or perceptron, logistic_regression
 
-Like the homework's skeleton: load the data (utils.load_classification_data, as hw1-q3.py), shuffle the training set with a seeded permutation,
-one epoch of per-example SGD (learning rate 0.001), then the train, dev and test accuracies.
+Like the homework's skeleton: load the data (utils.load_classification_data, as hw1-q3.py),
+shuffle the training set with a seeded permutation, one epoch of per-example SGD (learning rate
+0.001), then the train, dev and test accuracies.
 Fresh arrays every step: np.outer for each gradient, `W -= lr * grad`.
 """
 import numpy as np
