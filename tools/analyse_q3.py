@@ -1,16 +1,14 @@
 #!/usr/bin/env python
-"""Q3 extras, measured: the MLP at its prescribed initialisation, and its loss curve after
-the first epoch.
+"""Q3 extras, measured: the MLP at its prescribed initialisation, and the figures of the report.
 
     python hw1-q3.py perceptron; python hw1-q3.py logistic_regression; python hw1-q3.py mlp
     python tools/analyse_q3.py       # reads runs/q3/{perceptron,logistic_regression,mlp}.json
 
-It builds the mlp record's MLP exactly as hw1-q3.py does (weights ~ N(0.1, 0.1^2), zero biases)
-and runs one forward pass over the training images before any update (at_initialisation); it
-also records the number of training examples (a perceptron's train_loss is its fraction of
-mistakes). It writes analysis.json, analysis-linear.pdf (Q3.1's accuracies per epoch and logistic
-regression's loss) and analysis-mlp-loss.pdf (the MLP's training loss from epoch 2: epoch 1's,
-over ten times the others, would flatten the rest) to -output, runs/q3/ by default.
+It builds the mlp record's MLP as hw1-q3.py does (seed, then weights ~ N(0.1, 0.1^2), zero
+biases) and runs one forward pass over the training images before any update. It writes
+analysis.json, analysis-linear.pdf (Q3.1's accuracies per epoch and logistic regression's loss)
+and analysis-mlp-loss.pdf (the MLP's training loss from epoch 2: epoch 1's, over ten times the
+others, would flatten the rest) to -output, runs/q3/ by default.
 """
 import json
 import os
@@ -26,18 +24,17 @@ MODELS = ("perceptron", "logistic_regression", "mlp")
 
 def at_initialisation(model, X, y):
     """One forward pass of X (n, d), y (n,) through the untrained model: what it computes."""
-    first = X @ model.weights[0].T + model.biases[0]  # (n, hidden) first-layer pre-activations
-    logits, _ = model.forward(X)                        # (n, n_classes)
-    top = logits.max(axis=1)                            # (n,)
+    logits, (first, _) = model.forward(X)  # (n, n_classes); first: (n, hidden) pre-activations
+    top = logits.max(axis=1)               # (n,)
     # (n,): the cross-entropy, log(sum(exp(logits))) - the true class's logit
     loss = np.log(np.exp(logits - top[:, None]).sum(axis=1)) + top - logits[np.arange(len(y)), y]
     return {"share_of_first_layer_preactivations_positive": float((first > 0).mean()),
-            "images_with_every_first_layer_preactivation_positive":
-                float((first > 0).all(axis=1).mean()),
             "median_first_layer_preactivation": float(np.median(first)),
             "median_largest_logit": float(np.median(top)),
             "median_logit_range": float(np.median(top - logits.min(axis=1))),
             "mean_loss": float(loss.mean()), "median_loss": float(np.median(loss)),
+            # the largest softmax probability: 1 when the softmax is saturated
+            "median_top_probability": float(np.median(1 / np.exp(logits - top[:, None]).sum(1))),
             "accuracy": float((logits.argmax(axis=1) == y).mean())}
 
 
@@ -62,9 +59,8 @@ def main(argv=None):
 
     # As hw1-q3.py: seed, load, build; loading draws no random number.
     utils.configure_seed(config["seed"])
-    X, y = utils.load_classification_data(bias=q3.MLP.bias_feature, path=opt.data)["train"]
-    model = q3.MLP(q3.N_CLASSES, X.shape[1], hidden_size=config["hidden_size"],
-                   layers=config["layers"])
+    X, y = utils.load_classification_data(bias=False, path=opt.data)["train"]
+    model = q3.MLP(q3.N_CLASSES, X.shape[1], hidden_size=config["hidden_size"])
     print("forward pass at initialisation over the training images", flush=True)
     analysis = {"records": paths, "seed": config["seed"], "n_train": len(y),
                 "initialisation": at_initialisation(model, X, y),
@@ -74,8 +70,8 @@ def main(argv=None):
     loss = [float("nan") if row["epoch"] == 1 else row["train_loss"] for row in rows]
     figure = utils.plot({"training": loss}, "Mean training loss (cross-entropy)",
                         os.path.join(opt.output, "analysis-mlp-loss.pdf"),
-                        f"Q3.2(b) MLP, {config['layers']} x {config['hidden_size']} ReLU: "
-                        "training loss from epoch 2")
+                        f"Q3.2(b) MLP, {config['hidden_size']} ReLU units: training loss "
+                        "from epoch 2")
     linear_figure(records, os.path.join(opt.output, "analysis-linear.pdf"))
     path = os.path.join(opt.output, "analysis.json")
     text = json.dumps(analysis, indent=1, sort_keys=True, allow_nan=False) + "\n"

@@ -22,7 +22,6 @@ import utils
 RESULTS = os.path.join(ROOT, "results")
 GENERATED = os.path.join(ROOT, "report", "generated")
 README = os.path.join(ROOT, "README.md")
-UPPER_BODY = (0, 2, 4, 6)
 BEGIN, END = "<!-- results:begin (tools/make_report.py) -->", "<!-- results:end -->"
 
 
@@ -46,8 +45,8 @@ def best_epoch(record, metric, pick=max):
 def q2_values():
     """What the Q2.2 section quotes, from results/q2/: linear_regression.json (SGD and least
     squares), nn.json (the prescribed seed-42 network), nn-seeds=10.json (the seed study) and
-    analysis.json (tools/analyse_q2.py: the linear run's test error without its most outlying
-    test houses, the slow directions, and the retrained seeds that generalise badly)."""
+    analysis.json (tools/analyse_q2.py: the data's sizes and rank, the linear run's test RMSE per
+    epoch without its most outlying test houses, and where the bad seeds' test error lies)."""
     lin, nn = load("q2/linear_regression.json"), load("q2/nn.json")
     seeds, analysis = load("q2/nn-seeds=10.json"), load("q2/analysis.json")
     v = {"q2.epochs": str(lin["config"]["epochs"]), "q2.lr": f"{lin['config']['learning_rate']:g}",
@@ -61,17 +60,20 @@ def q2_values():
     epoch, value = best_epoch(lin, "test_rmse", min)
     v["q2.lin.best_test_epoch"], v["q2.lin.best_test_rmse"] = str(epoch), four(value)
     story = analysis["linear_story"]
-    # Linear SGD without the 10 test houses farthest outside the training range.
-    v["q2.lin.without10_best"] = four(story["sgd_test_rmse_without_10_at_best_epoch"])
-    v["q2.lin.without10_final"] = four(story["sgd_test_rmse_without_10_final"])
-    # The slow directions: which columns carry them, and what lies along them.
-    v["q2.rare_max"] = str(story["rare_column_max_houses"])
-    v["q2.rare_columns"] = str(story["rare_one_hot_columns"])
-    v["q2.slow_rare_share"] = f"{100 * story['share_of_slow_subspace_on_rare_columns']:.0f}"
+    assert story["best_test_epoch"] == epoch, "analysis.json is not from this linear run"
+    # Linear SGD's test RMSE without the k test houses farthest outside the training range.
+    without = story["per_epoch"]["test_without"]
+    v["q2.without_k"] = str(story["without_k"])
+    v["q2.lin.without_best"] = four(without[epoch - 1])
+    v["q2.lin.without_final"] = four(without[-1])
+    v["q2.lin.without_min"] = four(min(without))
+    v["q2.lin.without_min_epoch"] = str(int(np.argmin(without)) + 1)
+    v["q2.ls.without"] = four(story["least_squares_test_rmse_without_k"])
+    v["q2.n_train"], v["q2.n_test"] = f"{story['n_train']:,}", f"{story['n_test']:,}"
+    for key in ("n_features", "rank"):
+        v[f"q2.{key}"] = str(story[key])
+    v["q2.n_slow"] = str(story["n_slow_directions"])
     v["q2.lin.distance_slow"] = f"{story['distance_final_along_slow_directions']:.2f}"
-    v["q2.lin.slow_norm"] = f"{story['sgd_norm_along_slow_directions']:.2f}"
-    v["q2.ls_slow_norm"] = f"{story['least_squares_norm_along_slow_directions']:.2f}"
-    v["q2.ls_fast.test_rmse"] = four(story["least_squares_without_slow_part_test_rmse"])
 
     v["q2.nn.status"] = nn["status"]
     if nn["status"] == "ok":
@@ -88,53 +90,48 @@ def q2_values():
     for split in ("train", "test"):
         for stat in ("median", "min", "max"):  # the README quotes the test median
             v[f"q2.seeds.{split}_{stat}"] = four(s[f"{split}_rmse"][stat])
-    # The seeds whose test RMSE is over twice the median (as tools/analyse_q2.py picks them),
-    # one table row each in seed order, and the seed with the lowest test RMSE.
+    # The seeds whose test RMSE is over twice the median (as tools/analyse_q2.py picks them)
+    # and the others; each seed's final RMSEs and train-test gap (the seed table).
     median = s["test_rmse"]["median"]
-    bad = [r["seed"] for r in runs if r["status"] == "ok" and r["final"]["test_rmse"] > 2 * median]
-    assert bad == analysis["badly_generalising_seeds"], "analysis.json is not from this study"
-    v["q2.seeds.n_bad"] = str(len(bad))
-    v["q2.seeds.bad_list"] = ", ".join(map(str, bad[:-1])) + f" and {bad[-1]}" if bad else "none"
-    rows = {f"bad{i}": seed for i, seed in enumerate(bad, start=1)}
-    rows["best"] = analysis["best_seed"]
-    for row, seed in rows.items():
-        m = analysis["models"][f"network seed {seed}"]
-        v[f"q2.an.{row}.seed"] = str(seed)
-        for key, name in (("train_rmse", "train"), ("test_rmse", "test"),
-                          ("test_rmse_without_20", "without20"),
-                          ("test_rmse_without_those_units", "without_silent")):
-            v[f"q2.an.{row}.{name}"] = four(m[key])
-        v[f"q2.an.{row}.share20"] = f"{100 * m['share_of_squared_error_20']:.0f}"
-        v[f"q2.an.{row}.silent"] = str(m["units_off_for_every_training_house"])
-        v[f"q2.an.{row}.houses"] = str(m["test_houses_that_switch_them_on"])
-    v.update(q2_data_values(lin))
-    assert v["q2.n_slow"] == str(story["n_slow_directions"]) and v["q2.rank"] == str(story["rank"])
+    ok = [r for r in runs if r["status"] == "ok"]
+    for r in ok:
+        r_f = r["final"]
+        for key, x in (("train", r_f["train_rmse"]), ("test", r_f["test_rmse"]),
+                       ("gap", r_f["test_rmse"] - r_f["train_rmse"])):
+            v[f"q2.seed{r['seed']}.{key}"] = four(x)
+    bad = [r for r in ok if r["final"]["test_rmse"] > 2 * median]
+    good = [r for r in ok if r not in bad]
+    assert [r["seed"] for r in bad] == analysis["badly_generalising_seeds"], \
+        "analysis.json is not from this study"
+    v["q2.seeds.n_bad"], v["q2.seeds.n_good"] = str(len(bad)), str(len(good))
+    names = [str(r["seed"]) for r in bad]
+    v["q2.seeds.bad_list"] = ", ".join(names[:-1]) + f" and {names[-1]}" if bad else "none"
+    for name, group in (("good", good), ("bad", bad)):
+        for key in ("train", "test", "gap"):
+            values = [r["final"]["test_rmse"] - r["final"]["train_rmse"] if key == "gap"
+                      else r["final"][f"{key}_rmse"] for r in group]
+            if values:
+                v[f"q2.seeds.{name}_{key}_min"] = four(min(values))
+                v[f"q2.seeds.{name}_{key}_max"] = four(max(values))
+    # Where the bad seeds' test error lies: without the k most outlying test houses.
+    v["q2.an.k"] = str(analysis["networks_without_k"])
+    for i, r in enumerate(bad, start=1):
+        m = analysis["networks"][str(r["seed"])]
+        v[f"q2.an.bad{i}.seed"] = str(r["seed"])
+        v[f"q2.an.bad{i}.without"] = four(m["test_rmse_without_k"])
+        v[f"q2.an.bad{i}.share"] = f"{100 * m['share_of_squared_error_on_k']:.0f}"
     return v
-
-
-def q2_data_values(lin):
-    """Facts about the Ames data that the Q2.2(a) discussion quotes, computed from ames.npz:
-    sizes, the rank of the training columns and the number of slow directions (eigenvalues mu
-    of X^T X / n along which the run's n * lr * mu * epochs is below one)."""
-    data = utils.load_regression_data(bias=True, path=os.path.join(ROOT, utils.AMES_PATH))
-    X, y = data["train"]  # X (n, d): the standardised features and a bias column; y (n,)
-    lr, epochs = lin["config"]["learning_rate"], lin["config"]["epochs"]
-    eig = np.linalg.eigvalsh(X.T @ X / len(y))  # (d,)
-    eig = eig[eig > 1e-9 * eig.max()]  # (rank,): the nonzero ones
-    return {"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(data['test'][1]):,}",
-            "q2.n_features": str(X.shape[1] - 1), "q2.rank": str(len(eig)),
-            "q2.n_slow": str(int((len(y) * lr * eig * epochs < 1).sum()))}
 
 
 def q3_values():
     """What the Q3 sections quote, from results/q3/{perceptron,logistic_regression,mlp}.json:
     the settings, final and best validation accuracies, test accuracy, losses (the perceptron's
     per-epoch train_loss is its fraction of training mistakes), the largest epoch-to-epoch drop
-    of validation accuracy, the test errors among the upper-body garments (from the test
-    confusion matrix); and from analysis.json (tools/analyse_q3.py) the MLP at initialisation."""
+    of validation accuracy, the test errors (from the test confusion matrix); and from
+    analysis.json (tools/analyse_q3.py) the MLP at initialisation."""
     analysis = load("q3/analysis.json")
     n_train, init = analysis["n_train"], analysis["initialisation"]
-    v, counts = {}, {}  # counts: {short name: {"errors": ..., "upper": ...}}
+    v = {}
     for model, short in (("perceptron", "perc"), ("logistic_regression", "lr"), ("mlp", "mlp")):
         record = load(f"q3/{model}.json")
         f, config, rows = record["final"], record["config"], record["epochs"]
@@ -163,21 +160,15 @@ def q3_values():
             v[f"q3.{short}.first_train_loss"] = f"{rows[0]['train_loss']:.2f}"
             if model == "mlp":
                 v["q3.mlp.second_train_loss"] = f"{rows[1]['train_loss']:.2f}"
-        # Test errors, and those that confuse two upper-body garments (T-shirt/top, pullover,
-        # coat, shirt: classes 0, 2, 4, 6), which Q3.2(a) quotes.
         confusion = np.array(f["test_confusion"])  # (10, 10): rows gold, columns predicted
-        errors = int(confusion.sum() - np.trace(confusion))
-        upper = int(sum(confusion[a][b] for a in UPPER_BODY for b in UPPER_BODY if a != b))
-        v[f"q3.{short}.errors"], v[f"q3.{short}.upper_count"] = f"{errors:,}", f"{upper:,}"
-        counts[short] = {"errors": errors, "upper": upper}
-    for what in ("errors", "upper"):  # how much fewer, from the perceptron to the MLP, in %
-        first, last = counts["perc"][what], counts["mlp"][what]
-        v[f"q3.{what}_fall"] = f"{100 * (first - last) / first:.0f}"
+        v[f"q3.{short}.errors"] = f"{int(confusion.sum() - np.trace(confusion)):,}"
     # The MLP at its prescribed initialisation (one forward pass over the training images).
     v["q3.init.positive"] = f"{100 * init['share_of_first_layer_preactivations_positive']:.0f}"
     v["q3.init.median_preactivation"] = f"{init['median_first_layer_preactivation']:.0f}"
     v["q3.init.largest_logit"] = f"{init['median_largest_logit']:.0f}"
     v["q3.init.loss"] = f"{init['mean_loss']:.1f}"
+    v["q3.init.logit_range"] = f"{init['median_logit_range']:.0f}"
+    v["q3.init.top_probability"] = four(init["median_top_probability"])
     v["q3.init.acc"] = four(init["accuracy"])
     return v
 
