@@ -7,17 +7,16 @@ class used from another program.
 1. Whole commands, what a user runs: `python hw1-q3.py <model> -epochs 1` (load, one epoch,
    evaluation, record and figures) against `python tools/textbook_q3.py <model>` (load, the same
    epoch: same seed, order and initial weights; no record or figures), each in a fresh process,
-   -repeats times, alternating the order. Medians of wall seconds and, from os.wait4 on the
-   child (common.time_command), user and system seconds, peak memory, minor page faults.
+   -repeats times alternating: medians of wall, user, system seconds, peak memory, minor page
+   faults (os.wait4, common.time_command).
 2. The class from another program: this process imports hw1-q3.py's MLP (common.load_script),
    first does other allocation-heavy work (loads the data, evaluates the MLP on the training
    and dev sets, large numpy temporaries), then times -steps MLP.update_weight steps against as
    many textbook_q3.mlp_step steps (`W -= lr * grad`, from the same weights, on the same
    examples), interleaved in blocks of 500. Totals of getrusage(RUSAGE_SELF) deltas: wall,
    user, system seconds, minor page faults.
-Ratios are textbook / hw1-q3 (above 1: hw1-q3 is faster), of user+system time (wall too: on a
-shared machine it also counts the waits for a core). Targets: at least 0.9x, system time under
-5% of user. Compare ratios, not seconds.
+Ratios textbook / hw1-q3 (above 1: hw1-q3 is faster) of user+system time (wall also counts
+waits for a core). Targets: at least 0.9x, system time under 5% of user.
 """
 import os
 import resource

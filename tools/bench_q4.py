@@ -1,25 +1,18 @@
 #!/usr/bin/env python
 """Q4 speed: hw1-q4.py's training loop against the textbook PyTorch loop, side by side.
 
-    python tools/bench_q4.py [-data Fashion-MNIST.npz] [-n 1000] [-repeats 11] [-no_command]
-                             [-command_repeats 2]
+    python tools/bench_q4.py [-data FILE] [-n 1000] [-repeats 11] [-command_repeats 2] [-no_command]
 
-1. Per step, on one thread (default network 784 -> 200 -> 10, ReLU, dropout 0.3, batch size
-   1), for SGD and Adam: the textbook loop (DataLoader(shuffle=True) + train_batch +
-   torch.optim with default options) against the script's `train_epoch` (a randperm order, the
-   same train_batch, fused=True, as hw1-q4.py builds it; denormals flushed). Epochs of n
-   steps on real images (zero pixels make Adam's moments decay into denormals), a warm-up
-   epoch, then -repeats short epochs of each loop interleaved (the order alternating) so that
-   machine noise hits both alike.
-   Prints medians of CPU time per step and the ratio textbook / script. One more row each shows the
-   textbook loop with only the denormal flush, to separate the two effects.
+1. Per step, one thread, the default network (784 -> 200 -> 10, ReLU, dropout 0.3, batch 1),
+   SGD and Adam: the textbook loop (DataLoader(shuffle=True), train_batch, torch.optim defaults)
+   against hw1-q4's train_epoch (randperm order, fused=True, denormals flushed), and the
+   textbook loop with only the flush. A warm-up epoch of n real images, then -repeats epochs of
+   each loop interleaved: medians of CPU time per step, ratios textbook / this.
 2. Whole commands (unless -no_command): `python hw1-q4.py mlp -epochs 1` against a textbook
-   script of the same epoch (this file with -textbook_run: the loop above, then the train and
-   dev accuracies), each in a fresh process, -command_repeats times in alternating order:
-   medians of wall seconds, and from os.wait4 on the child, user and system seconds and peak
-   memory (max RSS); the ratios textbook / hw1-q4 (above 1: hw1-q4 is faster) of wall and of
-   user+system time, and a verdict on the target, hw1-q4.py at least 1.0x the textbook command, on
-   user+system time (wall also counts the waits for a core, which vary with the other jobs).
+   script of the same epoch (this file with -textbook_run), fresh processes, -command_repeats
+   times alternating: medians of wall, user and system seconds, peak memory (os.wait4), ratios
+   textbook / hw1-q4 (above 1: hw1-q4 is faster), and the verdict on the target: hw1-q4.py at
+   least 1.0x the textbook on user+system time (wall also counts waits for a core).
 """
 import argparse
 import os
@@ -55,21 +48,17 @@ def textbook_epoch(model, optimizer, X, y):
 
 def loops(optimizer_name, X, y):
     """{name: (flush, one epoch of that loop)}, each on its own model from the same weights."""
-    def textbook(flush):
-        torch.manual_seed(0)
-        model = q4.MODELS["mlp"](**NETWORK)
-        optimizer = TEXTBOOK_OPTIMIZERS[optimizer_name](model.parameters(), lr=LEARNING_RATE)
-        return flush, lambda: textbook_epoch(model, optimizer, X, y)
-
-    def script():
+    def loop(script, flush):  # script: hw1-q4.py's train_epoch and optimiser options
         torch.manual_seed(0)
         model = q4.MODELS["mlp"](**NETWORK)
         optimizer = TEXTBOOK_OPTIMIZERS[optimizer_name](model.parameters(), lr=LEARNING_RATE,
-                                                        fused=True)  # as hw1-q4.py
+                                                        **({"fused": True} if script else {}))
         generator = torch.Generator().manual_seed(0)
-        return True, lambda: q4.train_epoch(model, optimizer, nn.CrossEntropyLoss(), X, y, 1,
-                                            generator)
-    return {"textbook": textbook(False), "textbook + flush": textbook(True), "script": script()}
+        return flush, (lambda: q4.train_epoch(model, optimizer, nn.CrossEntropyLoss(), X, y, 1,
+                                              generator)) if script else (
+            lambda: textbook_epoch(model, optimizer, X, y))
+    return {"textbook": loop(False, False), "textbook + flush": loop(False, True),
+            "script": loop(True, True)}
 
 
 def per_step(X, y, repeats):

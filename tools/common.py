@@ -44,13 +44,11 @@ print(os.waitstatus_to_exitcode(status), time.perf_counter() - start, usage.ru_u
 """
 
 
-def time_command(argv, env=None):
-    """Run `python argv...` in the project root, a fresh process, with `env` added to the
-    environment: {"wall", "user", "sys": seconds, "rss": peak memory in MiB, "faults": minor page
-    faults}, from os.wait4 on it (the counters `/usr/bin/time -v` prints)."""
+def time_command(argv):
+    """Run `python argv...` in the project root, a fresh process: {"wall", "user", "sys":
+    seconds, "rss": peak memory in MiB, "faults": minor page faults}, from os.wait4 on it."""
     out = subprocess.run([sys.executable, "-c", LAUNCHER, sys.executable] + argv, cwd=ROOT,
-                         env=dict(os.environ, **env) if env else None, check=True,
-                         capture_output=True, text=True).stdout.split()
+                         check=True, capture_output=True, text=True).stdout.split()
     if int(out[0]):
         raise SystemExit(f"error: {' '.join(argv)} exited with {out[0]}")
     wall, user, system, rss_kib, faults = map(float, out[1:])

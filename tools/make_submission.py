@@ -4,10 +4,9 @@ that regenerate every number of the PDF.
 
     python tools/make_submission.py [--output submission.zip]
 
-At the archive's top level: the PDF, the three scripts, utils.py, the Fashion-MNIST builder,
-ames.npz, the environment files and a short README (tools/SUBMISSION_README.md); under tools/:
-common.py, analyse_q2.py, analyse_q3.py and study_q4.py. No tests, results or Fashion-MNIST data.
-Warns while report/report.tex's group line is still the placeholder.
+Top level: the PDF, the three scripts, utils.py, the Fashion-MNIST builder, ames.npz, the
+environment files, tools/SUBMISSION_README.md as README.md; tools/: common.py, analyse_q2.py,
+analyse_q3.py, study_q4.py. Warns while report/report.tex's group line is the placeholder.
 """
 import errno
 import os

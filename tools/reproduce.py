@@ -4,17 +4,15 @@
     python tools/reproduce.py [--source DIR] [--seeds 42 43 44] [--force] [--bench] [--no-pdf]
 
 Stages: build Fashion-MNIST.npz (online, or from --source DIR) unless it exists; run every
-experiment of Q2, Q3 and Q4 into the committed results/ (the only writer of results/: a plain
-run of a script writes to runs/), reusing the run records that exist (--force reruns them);
-the Q4 study trains every configuration with each of --seeds (--seeds 42: the runs the
-assignment asks for), its progress lines relayed to the screen; with --bench, run the
-benchmarks alone on the machine (results/bench/); regenerate the report's values and tables and
-the README's results (tools/make_report.py); build the PDF with latexmk. The Q4 study keeps one
-worker per core busy; the Q2 and Q3 runs go one after the other beside it. Every command's
-output goes to results/logs/ (ignored by git; a failed stage's last lines are printed too); the
-stage table is kept as results/reproduce.log, and the study's own transcript, when it trained
-runs, as results/q4/study-seeds=42-43-44.log (named by --seeds): the README quotes both. A run
-that trains nothing keeps both files, the README and the PDF as they are.
+experiment of Q2, Q3 and Q4 into the committed results/ (its only writer: a plain run writes to
+runs/), reusing the records that exist (--force reruns them); the Q4 study (one worker per core,
+the Q2 and Q3 runs one after the other beside it) trains each configuration with each of
+--seeds, its progress relayed to the screen; with --bench, the benchmarks alone
+(results/bench/); tools/make_report.py (the report's values and tables, the README's results);
+latexmk (the PDF). Each command's output goes to results/logs/ (a failed stage's last lines are
+printed too); the stage table is kept as results/reproduce.log, the transcript of a study that
+trained as results/q4/study-seeds=42-43-44.log (named by --seeds): the README quotes both. A
+run that trains nothing keeps both, the README and the PDF as they are.
 """
 import os
 import shutil
@@ -26,7 +24,6 @@ import common  # first: puts the project folder on sys.path
 import utils
 
 ROOT = common.ROOT  # every path below is relative to it (a test may point it elsewhere)
-PY = sys.executable
 # (name, the record that marks it done, command); one after the other, beside the Q4 study.
 NUMPY_RUNS = [
     ("q3 mlp", "results/q3/mlp.json", ["hw1-q3.py", "mlp", "-output", "results/q3"]),
@@ -67,19 +64,20 @@ class Reproduction:
 
     def relay(self):
         if self.watched and os.path.exists(self.watched):
-            with open(self.watched) as f:
+            with open(self.watched, "rb") as f:
                 f.seek(self.relayed)
                 new = f.read()
-            new = new[:new.rfind("\n") + 1]  # whole lines only
-            self.relayed += len(new.encode())
-            for line in new.splitlines():
+            new = new[:new.rfind(b"\n") + 1]  # whole lines only
+            self.relayed += len(new)
+            for line in new.decode(errors="replace").splitlines():
                 print(f"{'':12s}q4 study: {line}", flush=True)
 
     def launch(self, name, args, log_path=None):
         log_path = log_path or at_root(f"results/logs/{name.replace(' ', '_')}.log")
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         with open(log_path, "w") as log:
-            process = subprocess.Popen([PY] + args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            process = subprocess.Popen([sys.executable] + args, cwd=ROOT, stdout=log,
+                                       stderr=subprocess.STDOUT,
                                        env=dict(os.environ, PYTHONUNBUFFERED="1"))
         return name, process, time.time(), log_path
 
@@ -94,9 +92,8 @@ class Reproduction:
         self.relay()
         self.stages.append((name, time.time() - started, code))
         self.failures += code != 0
-        where = os.path.relpath(log_path, ROOT)
-        self.say(f"[{time.time() - self.start:7.1f} s] {name}: "
-                 + ("ok" if code == 0 else f"FAILED (exit {code}); last lines of {where}:"))
+        self.say(f"[{time.time() - self.start:7.1f} s] {name}: " + ("ok" if code == 0 else
+                 f"FAILED (exit {code}); last lines of {os.path.relpath(log_path, ROOT)}:"))
         if code:
             with open(log_path, errors="replace") as f:
                 for line in f.read().splitlines()[-5:]:
@@ -136,9 +133,8 @@ def main(argv=None):
         if repro.run("data", ["download_fashion_mnist.py"] + source):
             return 1
     if args.force:
-        for _, record, _ in NUMPY_RUNS:
-            if os.path.exists(at_root(record)):
-                os.remove(at_root(record))
+        for record in [at_root(r) for _, r, _ in NUMPY_RUNS if os.path.exists(at_root(r))]:
+            os.remove(record)
         shutil.rmtree(at_root(Q4_OUTPUT + "/runs"), ignore_errors=True)
 
     study = repro.launch("q4 study", ["tools/study_q4.py", "-output", Q4_OUTPUT, "-seeds",
@@ -161,16 +157,14 @@ def main(argv=None):
             utils.atomic_write_bytes(at_root(f"{Q4_OUTPUT}/study-seeds="
                                              f"{'-'.join(map(str, args.seeds))}.log"),
                                      transcript.encode())
-    repro.watched = None
     if args.bench:
         for name, command in BENCHMARKS:
             repro.run(name, command, log_path=at_root(f"results/bench/{name.split()[1]}.txt"))
 
     repro.run("report values", ["tools/make_report.py"])
     if not trained and not repro.failures:
-        print("everything was reused, nothing trained: results/reproduce.log, the README's "
-              "timing row and report/report.pdf are kept as they are.\nTo retrain: "
-              "python tools/reproduce.py --force (or start from an empty results/).")
+        print("everything was reused, nothing trained: results/reproduce.log, the README's timing "
+              "row and report/report.pdf kept.\nTo retrain: --force, or an empty results/.")
         return 0
     if not args.no_pdf and not repro.failures:
         started = time.time()
