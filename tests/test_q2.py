@@ -1,13 +1,10 @@
-"""Question 2 (hw1-q2.py): the network's start, an epoch's stop at divergence, the least-squares
-solution, and the committed numbers. (The gradients: test_gradients.py.)"""
-import json
-import os
-
+"""Question 2 (hw1-q2.py): the models' start, an epoch's stop at divergence, the least-squares
+solution. (The gradients: test_gradients.py; the committed record: test_scripts.py.)"""
 import numpy as np
 import pytest
 
 import utils
-from conftest import ROOT, run_cli, script
+from conftest import script
 
 q2 = script("q2")
 
@@ -64,18 +61,3 @@ def test_sgd_from_zero_approaches_the_analytic_solution():
         distances.append(np.linalg.norm(model.w - w_analytic))
     # A constant step leaves SGD noise of about its size: the distance falls 300-fold, not to 0.
     assert distances[-1] < distances[0] / 300 and distances[-1] < 0.01
-
-
-# ---------------------------------------------------------------------------------------------
-# The committed numbers
-
-def test_linear_regression_reproduces_the_committed_record(tmp_path, capsys):
-    """The course's file, 150 epochs (about 3 s): the final RMSEs are the committed ones."""
-    assert run_cli(q2, ["linear_regression", "-output", tmp_path]) == 0
-    ours = json.loads((tmp_path / "linear_regression.json").read_text())["final"]
-    with open(os.path.join(ROOT, "results", "q2", "linear_regression.json")) as f:
-        committed = json.load(f)["final"]
-    assert (ours["train_rmse"], ours["test_rmse"]) == (committed["train_rmse"],
-                                                       committed["test_rmse"])
-    for key in ("analytic_train_rmse", "analytic_test_rmse", "distance"):
-        assert ours[key] == pytest.approx(committed[key], rel=1e-9), key
