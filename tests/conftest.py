@@ -1,5 +1,6 @@
 """Shared test helpers: the scripts as modules, tiny data files, the command line in-process."""
 import os
+import re
 import signal
 import sys
 
@@ -13,6 +14,14 @@ import utils  # noqa: E402
 from common import load_script  # noqa: E402 (tools/common.py; the tests import it from here)
 
 SCRIPTS = {"q2": "hw1-q2.py", "q3": "hw1-q3.py", "q4": "hw1-q4.py"}
+METRICS = r"((?: \| [a-z_]+ \d+\.\d{4})+)"  # " | name 0.1234" once or more
+EPOCH_LINE = re.compile(r"(seed \d+ \| )?epoch +(\d+)/(\d+)" + METRICS + r" \| \d+\.\d s")
+FINAL_LINE = re.compile(r"final" + METRICS + r" \| \d+\.\d s \| (\S+)")
+
+
+def metrics(text):
+    """' | train_loss 0.1234 | dev_acc 0.5000' -> {'train_loss': '0.1234', 'dev_acc': '0.5000'}"""
+    return dict(re.findall(r" \| ([a-z_]+) (\d+\.\d{4})", text))
 
 
 def script(question):

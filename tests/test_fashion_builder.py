@@ -68,8 +68,6 @@ BAD_FILES = {  # damage: (file, its new content or None to delete it, words of t
     "missing": (IMAGES, None, "missing"),
     "truncated": (IMAGES, lambda f: gzip.compress(gzip.decompress(f)[:-100]), "truncated"),
     "not_gzip": (IMAGES, lambda f: b"this is not a gzip file at all", "not a valid gzip"),
-    "bad_magic": (IMAGES, lambda f: gzip.compress(idx_bytes(np.zeros((30, 28, 28), np.uint8),
-                                                            magic=1234)), "magic number"),
     "wrong_count": (LABELS, lambda f: gzip.compress(idx_bytes(np.zeros(29, np.uint8))),
                     "holds 29 items, expected 30"),
     "bad_label": (LABELS, lambda f: gzip.compress(idx_bytes(np.full(30, 11, np.uint8))),

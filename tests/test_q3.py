@@ -20,25 +20,14 @@ def synthetic(n, d, n_classes, seed):
 # ---------------------------------------------------------------------------------------------
 # The perceptron
 
-def perceptron():
-    model = q3.Perceptron(3, 4)
-    model.W = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0]])
-    return model
-
-
-def test_perceptron_leaves_the_weights_when_right_and_returns_zero():
-    model = perceptron()
-    assert model.update_weight(np.array([0.1, 0.9, 0.2, 1.0]), 1) == 0.0
-    np.testing.assert_array_equal(model.W, perceptron().W)
-
-
-def test_perceptron_on_a_mistake_moves_two_rows_and_returns_one():
-    model, x = perceptron(), np.array([0.1, 0.2, 0.9, 1.0])  # predicts class 2; gold is 0
-    expected = model.W.copy()
-    expected[0] += x
-    expected[2] -= x
+def test_perceptron_moves_two_rows_on_a_mistake_and_nothing_when_right():
+    """Catches: a missing or swapped row update, an update when right, a learning rate."""
+    W = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0]])
+    model, x = q3.Perceptron(3, 4), np.array([0.1, 0.2, 0.9, 1.0])  # predicts 2
+    model.W = W.copy()
+    assert model.update_weight(x, 2) == 0.0 and np.array_equal(model.W, W)
     assert model.update_weights(x, 0) == 1.0  # the assignment's name for the method
-    np.testing.assert_array_equal(model.W, expected)
+    np.testing.assert_array_equal(model.W, W + np.outer([1, 0, -1], x))
 
 
 def test_perceptron_epoch_loss_is_its_mistake_rate_and_it_separates_separable_data():

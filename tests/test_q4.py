@@ -46,21 +46,6 @@ def test_evaluation_is_the_plain_network_and_training_drops_units(activation, fn
     assert net.training  # ... and back on
 
 
-def test_dead_units_counts_the_units_that_are_zero_on_every_row():
-    net = q4.FeedforwardNetwork(10, 2, 4, 2, "relu", 0.5)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.zero_()
-        first, second = net.net[0], net.net[3]
-        first.weight[0, 0] = 1.0   # unit 0 lights up on the first row only: alive
-        first.weight[1, 1] = -1.0  # unit 1 lives on x1 < 0: dead on the data below
-        first.bias[2] = 1.0        # unit 2 always on; unit 3 always 0
-        second.weight[0, 2] = 1.0  # layer 2: unit 0 always on, unit 1 on the first row only
-        second.weight[1, 0] = 1.0
-    assert q4.dead_units(net, torch.tensor([[1.0, 0.0], [-2.0, 5.0]])) == [2, 2]
-    assert net.training
-
-
 # ---------------------------------------------------------------------------------------------
 # Two optimiser steps (train_batch) against autograd's gradients applied by hand: two, so that
 # gradients accumulated by a missing zero_grad() show

@@ -7,26 +7,37 @@ their rows; the same (or no) order every epoch; too few or too many epochs; a fl
 the model or the step; a metric computed on the wrong split or before the last update.
 """
 import json
+import os
 
 import numpy as np
 import pytest
 
 import utils
-from conftest import data_for, run_cli, script
+from conftest import EPOCH_LINE, FINAL_LINE, data_for, metrics, run_cli, script
 
-# (question, model, flags besides -epochs/-seed/-data/-output, {attribute: expected shape}).
-# The classes main builds are found by name in the script (`CLASSES`).
+# (question, model, flags besides -epochs/-seed/-data/-output (flags that do not apply to the
+# model are given too: they must change nothing), {attribute: expected shape}, the flags in its
+# record, its figures). The classes main builds are found by name in the script (`CLASSES`).
+Q4_FLAGS = "batch_size epochs l2_decay learning_rate optimizer seed"
 RUNS = [
-    ("q2", "linear_regression", ["-learning_rate", 0.003], {"w": (349,)}),
-    ("q2", "nn", ["-hidden_size", 6, "-learning_rate", 0.003], {"W1": (6, 349), "w2": (6,)}),
-    ("q3", "perceptron", [], {"W": (10, 785)}),
-    ("q3", "logistic_regression", ["-learning_rate", 0.05], {"W": (10, 785)}),
+    ("q2", "linear_regression", ["-learning_rate", 0.003, "-hidden_size", 8], {"w": (349,)},
+     "epochs learning_rate seed", "distance rmse"),
+    ("q2", "nn", ["-hidden_size", 6, "-learning_rate", 0.003], {"W1": (6, 349), "w2": (6,)},
+     "epochs hidden_size learning_rate seed", "rmse"),
+    ("q3", "perceptron", ["-learning_rate", 0.5], {"W": (10, 785)}, "epochs seed",
+     "accuracy loss"),
+    ("q3", "logistic_regression", ["-learning_rate", 0.05, "-hidden_size", 9], {"W": (10, 785)},
+     "epochs learning_rate seed", "accuracy loss"),
     ("q3", "mlp", ["-hidden_size", 7, "-learning_rate", 0.05],
-     {"W1": (7, 784), "b1": (7,), "W2": (10, 7), "b2": (10,)}),
-    ("q4", "logistic_regression", ["-learning_rate", 0.05, "-batch_size", 5], {}),
+     {"W1": (7, 784), "b1": (7,), "W2": (10, 7), "b2": (10,)},
+     "epochs hidden_size learning_rate seed", "accuracy loss"),
+    ("q4", "logistic_regression", ["-learning_rate", 0.05, "-batch_size", 5, "-dropout", 0.5],
+     {}, Q4_FLAGS, "accuracy loss"),
     ("q4", "mlp", ["-hidden_size", 7, "-layers", 2, "-learning_rate", 0.05, "-batch_size", 5,
-                   "-dropout", 0.2], {}),
+                   "-dropout", 0.2], {}, Q4_FLAGS + " activation dropout hidden_size layers",
+     "accuracy loss"),
 ]
+IDS = [f"{q}-{m}" for q, m, *_ in RUNS]
 CLASSES = {"q2": ["LinearRegression", "NeuralRegression"],
            "q3": ["Perceptron", "LogisticRegression", "MLP"],
            "q4": ["LogisticRegression", "FeedforwardNetwork"]}
@@ -42,11 +53,12 @@ def key(rows, columns):
     return [np.asarray(r[:columns], dtype=np.float64).tobytes() for r in np.asarray(rows)]
 
 
-def watch(monkeypatch, question):
+def watch(monkeypatch, question, figures=False):
     """Patch the script so that a run keeps its models and, per epoch, the examples it trained
     on in the order it saw them: {"models": [...], "epochs": [[(x, y), ...], ...], "lr": [...]}."""
     module, seen = script(question), {"models": [], "epochs": [], "lr": [], "batch": []}
-    monkeypatch.setattr(utils, "plot", lambda *args, **kwargs: None)  # figures: slow, not here
+    if not figures:  # slow: only where they are the point
+        monkeypatch.setattr(utils, "plot", lambda *args, **kwargs: None)
     for name in CLASSES[question]:
         original = getattr(module, name)
 
@@ -82,8 +94,8 @@ def watch(monkeypatch, question):
     return module, seen
 
 
-def run(tmp_path, monkeypatch, question, model, argv, seed=7, folder="out"):
-    module, seen = watch(monkeypatch, question)
+def run(tmp_path, monkeypatch, question, model, argv, seed=7, folder="out", figures=False):
+    module, seen = watch(monkeypatch, question, figures)
     data = data_for(question, tmp_path)
     out = tmp_path / folder
     assert run_cli(module, [model, *argv, "-epochs", EPOCHS, "-seed", seed, "-data", data,
@@ -91,7 +103,7 @@ def run(tmp_path, monkeypatch, question, model, argv, seed=7, folder="out"):
     (path,) = out.glob("*.json")
     with np.load(data) as arrays:
         splits = {k: arrays[k] for k in arrays.files}
-    return module, seen, json.loads(path.read_text()), splits
+    return module, seen, {**json.loads(path.read_text()), "path": str(path)}, splits
 
 
 def accuracy(question, module, model, X, y):
@@ -112,10 +124,31 @@ def accuracy(question, module, model, X, y):
     return float((model.predict(X) == y).mean())
 
 
-@pytest.mark.parametrize("question, model, argv, shapes", RUNS,
-                         ids=[f"{q}-{m}" for q, m, *_ in RUNS])
-def test_each_step_of_a_run(tmp_path, monkeypatch, question, model, argv, shapes):
-    module, seen, record, data = run(tmp_path, monkeypatch, question, model, argv)
+@pytest.mark.parametrize("question, model, argv, shapes, flags, figures", RUNS, ids=IDS)
+def test_each_step_of_a_run(tmp_path, capsys, monkeypatch, question, model, argv, shapes, flags,
+                            figures):
+    module, seen, record, data = run(tmp_path, monkeypatch, question, model, argv, figures=True)
+    # What it writes: the record named by the model and every flag that differs from its
+    # default and applies to it (alphabetically), and its figures; what it prints: one line
+    # per epoch with the epoch's metrics as recorded, then the final line.
+    config = record["config"]
+    assert sorted(config) == sorted(flags.split() + ["model"]) and config["seed"] == 7
+    name = "-".join([model] + [f"{k}={config[k]:g}" for k in sorted(config)
+                               if k in {"epochs", "seed"} or f"-{k}" in argv])
+    assert record["path"].endswith(os.sep + name + ".json")
+    assert sorted(os.listdir(tmp_path / "out")) == sorted(
+        [name + ".json"] + [f"{name}-{f}.pdf" for f in figures.split()])
+    *lines, last = capsys.readouterr().out.splitlines()
+    assert len(lines) == EPOCHS
+    for line, row in zip(lines, record["epochs"]):
+        match = EPOCH_LINE.fullmatch(line)
+        assert match and (int(match[2]), int(match[3])) == (row["epoch"], EPOCHS), line
+        assert metrics(match[4]) == {k: f"{v:.4f}" for k, v in row.items()
+                                     if k not in ("epoch", "seconds")}
+    match = FINAL_LINE.fullmatch(last)
+    assert match and match[2] == record["path"], last
+    assert metrics(match[1]) == {k: f"{v:.4f}" for k, v in record["final"].items()
+                                 if isinstance(v, float)}
     X, y = data["Xtrain"], data["ytrain"].ravel()
     (built,) = seen["models"]  # one model, built once (not once per epoch)
     # Flags reach the model: its parameters' shapes follow -hidden_size (and -layers).
@@ -172,10 +205,8 @@ def test_each_step_of_a_run(tmp_path, monkeypatch, question, model, argv, shapes
     assert final["test_acc"] == pytest.approx(accs["test"]), "test_acc not on the test set"
 
 
-@pytest.mark.parametrize("question, model, argv, shapes", RUNS,
-                         ids=[f"{q}-{m}" for q, m, *_ in RUNS])
-def test_the_seed_fixes_the_start_and_the_order(tmp_path, monkeypatch, question, model, argv,
-                                                shapes):
+@pytest.mark.parametrize("question, model, argv", [r[:3] for r in RUNS], ids=IDS)
+def test_the_seed_fixes_the_start_and_the_order(tmp_path, monkeypatch, question, model, argv):
     """-seed: the same seed gives the same first model and the same orders; another seed
     another order (and, for the networks, other initial weights)."""
     runs = []

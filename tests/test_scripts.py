@@ -21,70 +21,23 @@ import time
 import pytest
 
 import utils
-from conftest import ROOT, SCRIPTS, data_for, run_cli, script, write_fashion
+from conftest import (EPOCH_LINE, FINAL_LINE, ROOT, SCRIPTS, data_for, metrics, run_cli, script,
+                      write_fashion)
 
-METRICS = r"((?: \| [a-z_]+ \d+\.\d{4})+)"  # " | name 0.1234" once or more
-EPOCH_LINE = re.compile(r"(seed \d+ \| )?epoch +(\d+)/(\d+)" + METRICS + r" \| \d+\.\d s")
-FINAL_LINE = re.compile(r"final" + METRICS + r" \| \d+\.\d s \| (\S+)")
-
-
-def metrics(text):
-    """' | train_loss 0.1234 | dev_acc 0.5000' -> {'train_loss': '0.1234', 'dev_acc': '0.5000'}"""
-    return dict(re.findall(r" \| ([a-z_]+) (\d+\.\d{4})", text))
-
-
-# (question, arguments, the run's name, its config's flags, its figures). Every run also has
-# -epochs 2 -seed 7; flags that do not apply to the model are in neither its record nor its name.
-RUNS = [
-    ("q2", ["linear_regression", "-hidden_size", 8], "linear_regression-epochs=2-seed=7",
-     {"epochs", "learning_rate", "seed"}, ["distance", "rmse"]),
-    ("q2", ["nn", "-hidden_size", 8, "-seeds", 2], "nn-epochs=2-hidden_size=8-seed=7-seeds=2",
-     {"epochs", "learning_rate", "hidden_size", "seed", "seeds"}, ["test", "train"]),
-    ("q3", ["perceptron", "-learning_rate", 0.5], "perceptron-epochs=2-seed=7",
-     {"epochs", "seed"}, ["accuracy", "loss"]),
-    ("q3", ["mlp", "-hidden_size", 16], "mlp-epochs=2-hidden_size=16-seed=7",
-     {"epochs", "seed", "learning_rate", "hidden_size"}, ["accuracy", "loss"]),
-    ("q4", ["logistic_regression", "-hidden_size", 16, "-dropout", 0.5],
-     "logistic_regression-epochs=2-seed=7",
-     {"epochs", "batch_size", "learning_rate", "l2_decay", "optimizer", "seed"},
-     ["accuracy", "loss"]),
-    ("q4", ["mlp", "-hidden_size", 16, "-batch_size", 4],
-     "mlp-batch_size=4-epochs=2-hidden_size=16-seed=7",
-     {"epochs", "batch_size", "learning_rate", "l2_decay", "optimizer", "seed", "hidden_size",
-      "layers", "dropout", "activation"}, ["accuracy", "loss"]),
-]
-
-
-@pytest.mark.parametrize("question, argv, name, flags, figures", RUNS,
-                         ids=[f"{r[0]}-{r[2]}" for r in RUNS])
-def test_a_run_prints_its_epochs_and_writes_its_record_and_figures(
-        tmp_path, capsys, question, argv, name, flags, figures):
-    out = tmp_path / "out"
-    argv = [*argv, "-epochs", 2, "-seed", 7, "-data", data_for(question, tmp_path), "-output", out]
-    assert run_cli(script(question), argv) == 0
-    # The name: the model, then every flag that differs from its default, alphabetically.
-    record_path = out / f"{name}.json"
-    assert sorted(os.listdir(out)) == sorted([record_path.name] + [
-        f"{name}-{suffix}.pdf" for suffix in figures])
-    assert all((out / f"{name}-{suffix}.pdf").read_bytes()[:5] == b"%PDF-" for suffix in figures)
-    record = json.loads(record_path.read_text())
-    assert set(record["config"]) == flags | {"model"} and record["config"]["seed"] == 7
-    # One line per epoch with the epoch's metrics as recorded, then the final line.
-    runs = record.get("runs", [record])
-    assert all(run["status"] == "ok" for run in runs)
-    rows = [row for run in runs for row in run["epochs"]]
-    *epoch_lines, last = capsys.readouterr().out.splitlines()
-    assert len(epoch_lines) == len(rows) == 2 * len(runs)
-    for line, row in zip(epoch_lines, rows):
-        match = EPOCH_LINE.fullmatch(line)
-        assert match and (int(match[2]), int(match[3])) == (row["epoch"], 2), line
-        assert metrics(match[4]) == {k: f"{v:.4f}" for k, v in row.items()
-                                     if k not in ("epoch", "seconds")}
-    match = FINAL_LINE.fullmatch(last)
-    assert match and match[2] == str(record_path), last
-    final = record.get("final") or {f"{k}_median": record["summary"][k]["median"]
-                                    for k in ("train_rmse", "test_rmse")}  # a seed study
-    assert metrics(match[1]) == {k: f"{v:.4f}" for k, v in final.items() if isinstance(v, float)}
+def test_a_seed_study_runs_each_seed_and_prints_their_medians(tmp_path, capsys):
+    """hw1-q2.py nn -seeds 2: seeds 7 and 8, each seed's epochs printed with its seed, the
+    medians on the final line, both figures. (Single runs: test_runs.py.)"""
+    out, name = tmp_path / "out", "nn-epochs=2-hidden_size=8-seed=7-seeds=2"
+    assert run_cli(script("q2"), ["nn", "-hidden_size", 8, "-seeds", 2, "-epochs", 2, "-seed", 7,
+                                  "-data", data_for("q2", tmp_path), "-output", out]) == 0
+    assert sorted(os.listdir(out)) == [f"{name}-test.pdf", f"{name}-train.pdf", f"{name}.json"]
+    record = json.loads((out / f"{name}.json").read_text())
+    assert [run["seed"] for run in record["runs"]] == [7, 8]
+    assert record["runs"][0]["epochs"] != record["runs"][1]["epochs"]
+    *lines, last = capsys.readouterr().out.splitlines()
+    assert [EPOCH_LINE.fullmatch(line)[1] for line in lines] == ["seed 7 | "] * 2 + ["seed 8 | "] * 2
+    medians = {f"{k}_median": record["summary"][k]["median"] for k in ("train_rmse", "test_rmse")}
+    assert metrics(FINAL_LINE.fullmatch(last)[1]) == {k: f"{v:.4f}" for k, v in medians.items()}
 
 
 @pytest.mark.parametrize("question, model, patch", [
