@@ -35,7 +35,8 @@ def test_a_seed_study_runs_each_seed_and_prints_their_medians(tmp_path, capsys):
     assert [run["seed"] for run in record["runs"]] == [7, 8]
     assert record["runs"][0]["epochs"] != record["runs"][1]["epochs"]
     *lines, last = capsys.readouterr().out.splitlines()
-    assert [EPOCH_LINE.fullmatch(line)[1] for line in lines] == ["seed 7 | "] * 2 + ["seed 8 | "] * 2
+    seeds = [EPOCH_LINE.fullmatch(line)[1] for line in lines]
+    assert seeds == ["seed 7 | "] * 2 + ["seed 8 | "] * 2
     medians = {f"{k}_median": record["summary"][k]["median"] for k in ("train_rmse", "test_rmse")}
     assert metrics(FINAL_LINE.fullmatch(last)[1]) == {k: f"{v:.4f}" for k, v in medians.items()}
 
@@ -67,8 +68,8 @@ def test_a_diverged_run_stops_and_records_where(tmp_path, capsys, monkeypatch, q
 # Bad flags, -h and the default paths
 
 BAD_FLAGS = [  # (question, arguments): the README's examples and one of each kind
-    ("q2", ["svm"]), ("q2", ["nn", "-learning_rate", "inf"]), ("q2", ["nn", "-learning_rate", "nan"]),
-    ("q2", ["nn", "-seeds", "0"]), ("q3", ["mlp", "-epochs", "0"]),
+    ("q2", ["svm"]), ("q2", ["nn", "-learning_rate", "inf"]),
+    ("q2", ["nn", "-learning_rate", "nan"]), ("q2", ["nn", "-seeds", "0"]), ("q3", ["mlp", "-epochs", "0"]),
     ("q3", ["mlp", "-learning_rate", "fast"]), ("q3", ["mlp", "-hidden_size", "0"]),
     ("q4", ["mlp", "-dropout", "1"]), ("q4", ["mlp", "-l2_decay", "-0.1"]),
     ("q4", ["mlp", "-batch_size", "0"]), ("q4", ["mlp", "-optimizer", "rmsprop"])]
