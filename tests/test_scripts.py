@@ -69,8 +69,9 @@ def test_a_diverged_run_stops_and_records_where(tmp_path, capsys, monkeypatch, q
 
 BAD_FLAGS = [  # (question, arguments): the README's examples and one of each kind
     ("q2", ["svm"]), ("q2", ["nn", "-learning_rate", "inf"]),
-    ("q2", ["nn", "-learning_rate", "nan"]), ("q2", ["nn", "-seeds", "0"]), ("q3", ["mlp", "-epochs", "0"]),
-    ("q3", ["mlp", "-learning_rate", "fast"]), ("q3", ["mlp", "-hidden_size", "0"]),
+    ("q2", ["nn", "-learning_rate", "nan"]), ("q2", ["nn", "-seeds", "0"]),
+    ("q3", ["mlp", "-epochs", "0"]), ("q3", ["mlp", "-learning_rate", "fast"]),
+    ("q3", ["mlp", "-hidden_size", "0"]),
     ("q4", ["mlp", "-dropout", "1"]), ("q4", ["mlp", "-l2_decay", "-0.1"]),
     ("q4", ["mlp", "-batch_size", "0"]), ("q4", ["mlp", "-optimizer", "rmsprop"])]
 
