@@ -7,26 +7,27 @@ to the current folder).
 
 Kept free of torch at import time so that the numpy-only questions (Q2, Q3) never load it.
 """
-import argparse
-import contextlib
-import errno
-import importlib.util
-import json
-import math
-import os
-import platform
-import random
-import signal
 import sys
-import tempfile
 
-try:  # the slowest import of a numpy-only run (a fifth of a second)
+try:  # a script's imports take a fifth of a second: Ctrl-C meanwhile ends with one line too
+    import argparse
+    import contextlib
+    import errno
+    import importlib.util
+    import json
+    import math
+    import os
+    import platform
+    import random
+    import signal
+    import tempfile
+
     import numpy as np
-except KeyboardInterrupt:  # Ctrl-C while a script starts: one line, as at any other moment
+except KeyboardInterrupt:
     print("interrupted; nothing written", file=sys.stderr)
     sys.exit(130)
-except ImportError:
-    sys.exit("error: numpy is not installed; fix: pip install -r requirements.txt")
+except ImportError as missing:  # numpy
+    sys.exit(f"error: {missing.name} is not installed; fix: pip install -r requirements.txt")
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 AMES_PATH = os.path.join(ROOT, "ames.npz")
