@@ -82,12 +82,13 @@ def watch(monkeypatch, question, figures=False):
 
         def epoch(model, optimizer, criterion, X, y, batch_size, generator):
             seen["epochs"].append([])
-            seen["batch"].append(batch_size)
+            seen["batch"].append([])
             seen["lr"].append(optimizer.param_groups[0]["lr"])
             return train_epoch(model, optimizer, criterion, X, y, batch_size, generator)
 
         def batch(X, y, *args):
             seen["epochs"][-1] += list(zip(X.numpy().copy(), y.numpy().copy()))
+            seen["batch"][-1].append(len(y))
             return train_batch(X, y, *args)
         monkeypatch.setattr(module, "train_epoch", epoch)
         monkeypatch.setattr(module, "train_batch", batch)
@@ -161,7 +162,8 @@ def test_each_step_of_a_run(tmp_path, capsys, monkeypatch, question, model, argv
         assert all(m.out_features == int(flag(argv, "-hidden_size")) for m in linears[:-1])
         drops = [m.p for m in built.modules() if isinstance(m, module.nn.Dropout)]
         assert drops == [float(flag(argv, "-dropout", 0))] * layers
-        assert seen["batch"] == [int(flag(argv, "-batch_size"))] * EPOCHS  # -batch_size
+        size, n = int(flag(argv, "-batch_size")), len(data["ytrain"])  # -batch_size
+        assert seen["batch"] == [[size] * (n // size) + [n % size] * (n % size > 0)] * EPOCHS
         # float32 results depend on the CPU family: the record names the machine.
         assert {"cpu", "cpu_capability"} <= record["machine"].keys() and record["machine"]["cpu"]
     # Exactly -epochs epochs, each recorded.
