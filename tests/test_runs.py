@@ -34,7 +34,7 @@ RUNS = [
     ("q4", "logistic_regression", ["-learning_rate", 0.05, "-batch_size", 5, "-dropout", 0.5],
      {}, Q4_FLAGS, "accuracy loss"),
     ("q4", "mlp", ["-hidden_size", 7, "-layers", 2, "-learning_rate", 0.05, "-batch_size", 5,
-                   "-dropout", 0.2], {}, Q4_FLAGS + " activation dropout hidden_size layers",
+                   "-dropout", 0.2, "-threads", 2], {}, Q4_FLAGS + " activation dropout hidden_size layers",
      "accuracy loss"),
 ]
 IDS = [f"{q}-{m}" for q, m, *_ in RUNS]
@@ -56,7 +56,8 @@ def key(rows, columns):
 def watch(monkeypatch, question, figures=False):
     """Patch the script so that a run keeps its models and, per epoch, the examples it trained
     on in the order it saw them: {"models": [...], "epochs": [[(x, y), ...], ...], "lr": [...]}."""
-    module, seen = script(question), {"models": [], "epochs": [], "lr": [], "batch": []}
+    module, seen = script(question), {"models": [], "epochs": [], "lr": [], "batch": [],
+                                        "threads": []}
     if not figures:  # slow: only where they are the point
         monkeypatch.setattr(utils, "plot", lambda *args, **kwargs: None)
     for name in CLASSES[question]:
@@ -81,6 +82,9 @@ def watch(monkeypatch, question, figures=False):
         train_epoch, train_batch = module.train_epoch, module.train_batch
 
         def epoch(model, optimizer, criterion, X, y, batch_size, generator):
+            assert isinstance(criterion, module.nn.CrossEntropyLoss)  # the loss the task sets
+            assert model is seen["models"][0] and optimizer.param_groups[0]["params"] == list(
+                model.parameters())  # the optimiser steps the model it trains
             seen["epochs"].append([])
             seen["batch"].append([])
             seen["lr"].append(optimizer.param_groups[0]["lr"])
@@ -92,6 +96,7 @@ def watch(monkeypatch, question, figures=False):
             return train_batch(X, y, *args)
         monkeypatch.setattr(module, "train_epoch", epoch)
         monkeypatch.setattr(module, "train_batch", batch)
+        monkeypatch.setattr(module.torch, "set_num_threads", seen["threads"].append)
     return module, seen
 
 
@@ -162,6 +167,7 @@ def test_each_step_of_a_run(tmp_path, capsys, monkeypatch, question, model, argv
         assert all(m.out_features == int(flag(argv, "-hidden_size")) for m in linears[:-1])
         drops = [m.p for m in built.modules() if isinstance(m, module.nn.Dropout)]
         assert drops == [float(flag(argv, "-dropout", 0))] * layers
+        assert seen["threads"] == [int(flag(argv, "-threads", 1))]  # -threads
         size, n = int(flag(argv, "-batch_size")), len(data["ytrain"])  # -batch_size
         assert seen["batch"] == [[size] * (n // size) + [n % size] * (n % size > 0)] * EPOCHS
         # float32 results depend on the CPU family: the record names the machine.
