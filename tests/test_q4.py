@@ -1,7 +1,6 @@
 """Question 4 (hw1-q4.py): what the networks compute in training and evaluation, two SGD and
 two Adam steps of each model against autograd's gradients applied by hand, the optimiser the
 script builds, and the epoch loop. (What main does with them: test_runs.py.)"""
-import numpy as np
 import pytest
 
 from conftest import run_cli, script, write_fashion
