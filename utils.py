@@ -287,17 +287,27 @@ def save_run(folder, name, record, figures=(), show=False):
 
     record: a JSON-able dict with at least "config" (the run's flags), "seed", "epochs" (a list
     of per-epoch metric dicts), "final" (final metrics), "seconds" and "status" ("ok" or
-    "diverged"); the library versions and the machine are added. figures: [(suffix, series, ylabel, title)] as
-    `plot` takes them, optionally with a fifth item, a dict of more `plot` arguments.
-    Returns the record's path.
+    "diverged"); the library versions and the machine are added. figures: [(suffix, series,
+    ylabel, title)] as `plot` takes them, optionally with a fifth item, a dict of more `plot`
+    arguments. If anything fails, what was written is removed. Returns the record's path.
     """
-    for suffix, series, ylabel, title, *options in figures:
-        plot(series, ylabel, os.path.join(folder, f"{name}-{suffix}.pdf"), title, show=show,
-             **(options[0] if options else {}))
-    path = os.path.join(folder, name + ".json")
-    record = dict(record, versions=library_versions(), machine=machine())
-    text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
-    atomic_write_bytes(path, text.encode())
+    made_folder, written = not os.path.isdir(folder), []
+    try:
+        for suffix, series, ylabel, title, *options in figures:
+            written.append(plot(series, ylabel, os.path.join(folder, f"{name}-{suffix}.pdf"),
+                                title, show=show, **(options[0] if options else {})))
+        path = os.path.join(folder, name + ".json")
+        record = dict(record, versions=library_versions(), machine=machine())
+        text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
+        atomic_write_bytes(path, text.encode())
+    except BaseException:  # a full disk, Ctrl-C: no figures without their record, no empty folder
+        for figure in written:
+            with contextlib.suppress(OSError):
+                os.remove(figure)
+        if made_folder:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+        raise
     return path
 
 

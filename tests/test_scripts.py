@@ -141,7 +141,7 @@ def test_a_full_disk_while_saving_is_one_line_and_leaves_no_file(tmp_path, capsy
     printed, err = capsys.readouterr()
     assert err.startswith(f"error: no space left on device writing {out}{os.sep}")
     assert len(err.splitlines()) == 1 and "final" not in printed
-    assert os.listdir(out) == []  # no record, no figure, no temporary file
+    assert not out.exists()  # no record, no figure, no temporary file, no empty folder
 
 
 @pytest.mark.parametrize("question", SCRIPTS)
