@@ -173,29 +173,71 @@ def q3_values():
     return v
 
 
+# (key, name, folder under results/, what made it): the CPU families of the Q4 records
+FAMILIES = (("committed", "the committed family", os.path.join("q4", "runs"),
+             "the project's machines, not AVX-512"),
+            ("second", "the second family", os.path.join("q4", "second-cpu", "runs"),
+             "an Intel Xeon with AVX-512"))
+CPU_BEGIN, CPU_END = "<!-- cpu:begin (tools/make_report.py) -->", "<!-- cpu:end -->"
+
+
 def describe(varied):
-    """A configuration's name in prose: "learning_rate=0.001" -> "learning rate 0.001"."""
-    name, _, value = varied.partition("=")
-    return ("the default configuration" if name == "default"
-            else f"{value} hidden layers" if name == "layers"
-            else f"{name.replace('_', ' ')} {value}")
+    """A configuration's name in prose, as Table 1 names it ("defaults" -> "the defaults")."""
+    name = load_script("tools/study_q4.py").describe(varied)
+    return "the defaults" if name == "defaults" else name
+
+
+def in_words(items):
+    """["a", "b", "c"] -> "a, b and c"; [] -> "none"."""
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else (items or ["none"])[0]
+
+
+def vs(d, o):
+    """A final validation accuracy spread against another by the rule: a tie when they overlap."""
+    if d is None or o is None:
+        return "none"
+    overlap = d["max"] >= o["min"] and o["max"] >= d["min"]
+    return "a tie" if overlap else "above" if d["mean"] > o["mean"] else "below"
 
 
 def q4_values(study):
-    """Values of the Q4 study over its seeds (tools/study_q4.py): per configuration, the spread
-    of the final metrics, its verdict (best, tie, below) and per-seed facts (train-validation
-    gap, epoch-to-epoch swing, dead units); per group, the best configuration and its ties.
-    Keys: q4.<group>.<varied>.<metric>[.<stat>], q4.<group>.best..., and the summary table."""
-    rows = study.summarise(study.SEEDS, study.EPOCHS, os.path.join(RESULTS, "q4"))
-    v = {"q4.runs": str(sum(len(row["seeds"]) for row in rows)),
-         "q4.seeds": ", ".join(map(str, study.SEEDS[:-1])) + f" and {study.SEEDS[-1]}",
-         "q4.n_seeds": str(len(study.SEEDS))}
+    """Values of the Q4 study (tools/study_q4.py) over the records of the CPU families of FAMILIES
+    together (a configuration's runs: families x seeds) and of each alone. Keys, per configuration
+    q4.<group>.<varied>.: <metric>.<stat> over all runs, <family>.<metric>.<stat>; verdict and
+    <family>.verdict (study.RULE); vs_default, <family>.vs_default; change.dev_acc / .test_acc
+    (the largest same-seed change between families), identical; per-run facts. Per group:
+    best, ties, <family>.best. Overall: rule, identical, picks_held, verdicts_differ.
+    Returns (values, Table 1, the README's CPU block)."""
+    rows = study.summarise([os.path.join(RESULTS, family[2]) for family in FAMILIES], study.SEEDS,
+                           study.EPOCHS)
+    families = [(n, key, name) for n, (key, name, _, _) in enumerate(FAMILIES)
+                if any(row["families"][n]["seeds"] for row in rows)]
+    v = {"q4.runs": str(sum(row["runs"] for row in rows)), "q4.rule": study.RULE,
+         "q4.seeds": in_words([str(s) for s in study.SEEDS]), "q4.n_seeds": str(len(study.SEEDS)),
+         "q4.n_families": str(len(families))}
+    default = next((r for r in rows if r["group"] == "q4_2" and r["varied"] == "default"), None)
+    differ = []  # (configuration, against, its verdict on each family) where the families differ
     for row in rows:
-        key, records = f"q4.{row['group']}.{row['varied']}", list(row["records"].values())
-        v[key + ".n"], v[key + ".verdict"] = str(len(row["seeds"])), row["verdict"]
-        for metric in ("dev_acc", "test_acc", "train_acc", "train_loss"):
-            for stat, value in (row[metric] or {}).items():
-                v[f"{key}.{metric}.{stat}"] = f"{value:.4f}"
+        key, records = f"q4.{row['group']}.{row['varied']}", [r for *_, r in row["records"]]
+        v[key + ".n"], v[key + ".verdict"] = str(row["runs"]), row["verdict"]
+        for prefix, spreads in [(key, row)] + [(f"{key}.{k}", row["families"][n])
+                                               for n, k, _ in families]:
+            for metric in ("dev_acc", "test_acc", "train_acc", "train_loss"):
+                for stat, value in (spreads.get(metric) or {}).items():
+                    v[f"{prefix}.{metric}.{stat}"] = f"{value:.4f}"
+        for n, family, _ in families:
+            v[f"{key}.{family}.verdict"] = row["families"][n].get("verdict", "none")
+        for metric in ("dev_acc", "test_acc") if row["change"] else ():
+            v[f"{key}.change.{metric}"] = four(row["change"][metric])
+        v[key + ".identical"] = "yes" if row["identical"] else "no"
+        # Each network configuration against the defaults (one hidden layer), by the same rule.
+        if default and row["group"] != "q4_1" and row is not default:
+            verdict = vs(row["dev_acc"], default["dev_acc"])
+            v[key + ".vs_default"] = verdict + (" with" if verdict == "a tie" else "") + " the default"
+            said = [vs(row["families"][n]["dev_acc"], default["families"][n]["dev_acc"])
+                    for n, _, _ in families]
+            v.update({f"{key}.{k}.vs_default": s for (_, k, _), s in zip(families, said)})
+            differ += [(row, default, said)] if len(set(said)) > 1 else []
         finals = [r["final"] for r in records]
         v[key + ".gap.mean"] = four(np.mean([f["train_acc"] - f["dev_acc"] for f in finals]))
         eval_loss = [r["epochs"][-1]["train_eval_loss"] for r in records]
@@ -206,7 +248,7 @@ def q4_values(study):
         v[key + ".train_error_percent"] = f"{100 * np.mean(errors):.0f}"
         v[key + ".loss_per_mistake"] = f"{np.mean([l / e for l, e in zip(eval_loss, errors)]):.1f}"
         # The largest change of validation accuracy between consecutive epochs, over the last
-        # 5 epochs of every seed: how much one run moves by chance.
+        # 5 epochs of every run: how much one run moves by chance.
         v[key + ".swing.max"] = four(max(max(abs(b - a) for a, b in zip(dev, dev[1:]))
                                         for dev in ([e["dev_acc"] for e in r["epochs"][-6:]]
                                                     for r in records)))
@@ -215,29 +257,80 @@ def q4_values(study):
             v[key + ".dead"] = (str(first[0]) if min(first) == max(first)
                                 else f"{min(first)}--{max(first)}")
             v[key + ".hidden"] = str(records[0]["config"]["hidden_size"])
+    held = True
     for group in study.GROUPS:
         members = [row for row in rows if row["group"] == group]
         best = next((row for row in members if row.get("verdict") == "best"), None)
         if best is None:
             continue
         ties = [describe(row["varied"]) for row in members if row.get("verdict") == "tie"]
-        v[f"q4.{group}.best"] = describe(best["varied"])
-        v[f"q4.{group}.ties"] = " and ".join(ties) if ties else "none"
-        v[f"q4.{group}.n_ties"] = str(len(ties))
-        v[f"q4.{group}.n"] = str(len(best["seeds"]))
+        v[f"q4.{group}.best"], v[f"q4.{group}.n"] = describe(best["varied"]), str(best["runs"])
+        v[f"q4.{group}.ties"], v[f"q4.{group}.n_ties"] = in_words(ties), str(len(ties))
         for metric in ("dev_acc", "test_acc"):
             for stat in ("mean", "std"):
                 v[f"q4.{group}.{metric}.{stat}"] = four(best[metric][stat])
-    # Each network configuration against the defaults (one hidden layer): a tie when the ranges
-    # of final validation accuracy over the seeds overlap.
-    default = next((r for r in rows if r["group"] == "q4_2" and r["varied"] == "default"), None)
+        for n, family, _ in families:
+            v[f"q4.{group}.{family}.best"] = in_words([
+                describe(row["varied"]) for row in members
+                if row["families"][n].get("verdict") == "best"])
+            held = held and v[f"q4.{group}.{family}.best"] == v[f"q4.{group}.best"]
+        differ += [(row, best, [row["families"][n].get("verdict") for n, _, _ in families])
+                   for row in members if row is not best and len({
+                       row["families"][n].get("verdict") for n, _, _ in families}) > 1]
+    v["q4.picks_held"] = "yes" if held else "no"
+    v["q4.verdicts_differ"] = "; ".join(
+        f"{describe(row['varied'])} against {describe(other['varied'])} is " + ", ".join(
+            f"{'a tie' if s in ('tie', 'a tie') else s} on {name}"
+            for s, (_, _, name) in zip(said, families)) for row, other, said in differ) or "none"
+    identical = [f"Q4.{row['group'][-1]} {describe(row['varied'])}" for row in rows
+                 if row["identical"]]
+    v["q4.identical"], v["q4.n_identical"] = in_words(identical), str(len(identical))
+    return v, study.latex_table(rows), cpu_block(v, rows, families)
+
+
+def cpu_block(v, rows, families):
+    """The README's figures on CPU families, from the records: which configurations are identical
+    on all, how far the others moved, whether the picks and the verdicts held."""
+    text = [f"The whole Q4 study ({len(rows)} configurations, seeds {v['q4.seeds']}) was run on "
+            f"{len(families)} CPU families: " + in_words(
+                [f"`results/{FAMILIES[n][2]}/` ({name}: {FAMILIES[n][3]})"
+                 for n, _, name in families]) + "."]
+    import textwrap  # the README's lines are wrapped at 99 characters
+    identical = [row for row in rows if row["identical"]]
+    if len(families) < 2:
+        return "\n".join([CPU_BEGIN, ""] + textwrap.wrap(text[0], 99) + ["", CPU_END])
+    if identical:  # the largest difference of training loss between their same-seed runs
+        loss = max(abs(a["train_loss"] - b["train_loss"]) for row in identical
+                   for seed in {s for _, s, _ in row["records"]}
+                   for a, b in zip(*[r["epochs"] for _, s, r in row["records"] if s == seed][:2]))
+        text.append(f"Identical on {'both' if len(families) == 2 else 'all'} families, for each "
+                    f"of the {v['q4.n_seeds']} seeds: "
+                    f"{v['q4.identical']} (every epoch's validation accuracy and the test "
+                    f"accuracy; the training losses differ by at most {loss:.0e}).")
+    text.append("The others moved:")
+    table = ["| configuration | " + " | ".join(f"validation accuracy on {name}, mean (min-max)"
+                                               for *_, name in families)
+             + " | largest same-seed change, validation / test |",
+             "| --- " * (2 + len(families)) + "|"]
     for row in rows:
-        if default and row["group"] != "q4_1" and row is not default:
-            d, o = row["dev_acc"], default["dev_acc"]
-            v[f"q4.{row['group']}.{row['varied']}.vs_default"] = (
-                "a tie with the default" if d["max"] >= o["min"] and o["max"] >= d["min"]
-                else "above the default" if d["mean"] > o["mean"] else "below the default")
-    return v, study.latex_table(rows)
+        if not row["identical"] and row["change"]:
+            cells = [f"{s['mean']:.4f} ({s['min']:.4f}-{s['max']:.4f})" for s in (
+                row["families"][n]["dev_acc"] for n, _, _ in families)]
+            table.append(f"| Q4.{row['group'][-1]} {describe(row['varied'])}"
+                         f"{' (best)' if row['verdict'] == 'best' else ''} | " + " | ".join(cells)
+                         + f" | {row['change']['dev_acc']:.4f} / {row['change']['test_acc']:.4f} |")
+    held = v["q4.picks_held"] == "yes"
+    bests = "; ".join(f"Q4.{g[-1]} " + (v[f"q4.{g}.best"] if held else ", ".join(
+        f"{v[f'q4.{g}.{k}.best']} on {name}" for _, k, name in families))
+        for g in ("q4_1", "q4_2", "q4_3") if f"q4.{g}.best" in v)
+    after = [("The picks held (the same best in each group on each family: " if held
+              else "The picks did not hold (") + bests + ")."]
+    if v["q4.verdicts_differ"] != "none":
+        after.append(f"Verdicts that differ between the families: {v['q4.verdicts_differ']}.")
+    after.append(f"So Table 1 of the report judges each configuration over all its "
+                 f"{rows[0]['runs']} runs: {v['q4.rule'][0].lower()}{v['q4.rule'][1:]}")
+    return "\n".join([CPU_BEGIN, ""] + textwrap.wrap(" ".join(text), 99) + [""] + table + [""]
+                     + textwrap.wrap(" ".join(after), 99) + ["", CPU_END])
 
 
 def latex_values(values):
@@ -333,7 +426,8 @@ def readme_table(values):
             rows.append((f"{label}, best by mean validation accuracy: "
                          f"{values[f'q4.{group}.best']}" + ("" if ties == "none" else
                                                              f" (ties: {ties})"),
-                         f"test accuracy, mean ± sd over {values[f'q4.{group}.n']} seeds",
+                         f"test accuracy, mean ± sd over {values[f'q4.{group}.n']} runs "
+                         f"({values['q4.n_families']} CPU families x {values['q4.n_seeds']} seeds)",
                          f"{values[f'q4.{group}.test_acc.mean']} ± "
                          f"{values[f'q4.{group}.test_acc.std']}"))
     rows += command_times() + timing_rows()
@@ -346,18 +440,19 @@ def readme_table(values):
 def outputs():
     """{path: text} of every generated file."""
     values = {**q2_values(), **q3_values()}
-    q4, table = q4_values(load_script("tools/study_q4.py"))
+    q4, table, cpu = q4_values(load_script("tools/study_q4.py"))
     values.update(q4)
     with open(README) as f:
         readme = f.read()
-    if BEGIN not in readme or END not in readme:
-        raise SystemExit(f"error: README.md lacks the results markers {BEGIN} ... {END}")
-    head, rest = readme.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
+    for begin, end, block in ((BEGIN, END, readme_table(values)), (CPU_BEGIN, CPU_END, cpu)):
+        if begin not in readme or end not in readme:
+            raise SystemExit(f"error: README.md lacks the markers {begin} ... {end}")
+        head, rest = readme.split(begin, 1)
+        readme = head + block + rest.split(end, 1)[1]
     return {
         os.path.join(GENERATED, "values.tex"): latex_values(values),
         os.path.join(GENERATED, "q4_table.tex"): table,
-        README: head + readme_table(values) + tail,
+        README: readme,
     }
 
 

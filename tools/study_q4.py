@@ -2,37 +2,22 @@
 """Q4 study: every run of Q4.1-Q4.3 for several seeds, then the table and the figures.
 
     python tools/study_q4.py [-seeds 42 43 44] [-workers 2] [-epochs 20] [-output runs/q4]
-    python tools/study_q4.py -summary_only -output results/q4
+    python tools/study_q4.py -summary_only -output results/q4 [-runs DIR ...]
 
-Configurations (12, CONFIGS below): Q4.1 logistic regression at learning rates 0.001, 0.01,
-0.1; Q4.2 the feed-forward network with its defaults and with one of them changed at a time
-(learning rate 0.001 / 0.1, hidden size 100, dropout 0.5, tanh, Adam); Q4.3 the defaults with
-2 and 3 hidden layers. Seed 42 is the run the assignment asks for; more seeds give the spread
-that the conclusions rest on (float32 rounding differs between CPUs and per-example SGD
-amplifies it, so one run is not enough to rank configurations that are close).
-
-Each (configuration, seed) is one command, `python hw1-q4.py MODEL -flag value ... -seed S
--output OUTPUT/runs`, run in its own process (one thread each; -workers at a time, longest
-first), its output in OUTPUT/logs/. The record's name comes from the script
-(utils.run_name); a run whose record exists is skipped, so an interrupted study resumes.
-
-Then, from the records alone (-summary_only does only this):
-  OUTPUT/summary.json   per configuration: the seeds, mean / std / min / max of the final
-                        validation and test accuracy, the verdict (best, tie, below)
-  OUTPUT/summary.csv    the same, one row per configuration
-  OUTPUT/summary.tex    the report's table (a booktabs tabular fragment)
-  OUTPUT/{q4_1,q4_2,q4_3}-loss.pdf, -accuracy.pdf   the best configuration's mean curves with
-                        a min-max band over seeds (Q4.3: both depths)
-The best configuration of a group has the highest MEAN final validation accuracy; another
-configuration TIES with it when their ranges of final validation accuracy over the seeds
-overlap. Test accuracy is never used to choose.
+Each configuration (CONFIGS) and seed without a record in OUTPUT/runs is one command, `python
+hw1-q4.py MODEL -flag value ... -seed S -output OUTPUT/runs` (-workers at a time, longest first;
+output in OUTPUT/logs/), so an interrupted study resumes. Then, from the records alone
+(-summary_only does only this) of the folders of -runs, one per CPU family (float32 rounding
+differs between families and per-example SGD amplifies it): OUTPUT/summary.json, .csv, .tex
+(the report's table) and {q4_1,q4_2,q4_3}-{loss,accuracy}.pdf. A record is found by its config
+(model, varied flags, others at their defaults), never its file name; verdicts follow RULE.
 """
 import concurrent.futures as futures
 import csv
+import glob
 import io
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -40,60 +25,83 @@ import time
 from common import ROOT, load_record, load_script  # first: puts the project folder on sys.path
 import utils
 
-SCRIPT = os.path.join(ROOT, "hw1-q4.py")
-SEEDS, EPOCHS = (42, 43, 44), 20  # seed 42: the run the assignment asks for
-GROUPS = {"q4_1": "Q4.1 logistic regression", "q4_2": "Q4.2 one hidden layer",
-          "q4_3": "Q4.3 two and three hidden layers"}
+SCRIPT, SEEDS, EPOCHS = os.path.join(ROOT, "hw1-q4.py"), (42, 43, 44), 20  # 42: the assignment's
+RULE = ("The best configuration of a group has the highest mean final validation accuracy over "
+        "all its runs (every CPU family, every seed); another configuration ties with it when "
+        "their ranges of final validation accuracy over those runs (min to max) overlap, and is "
+        "below it otherwise; test accuracy never chooses.")
+GROUPS = ("q4_1", "q4_2", "q4_3")  # Q4.1 logistic regression, Q4.2 one hidden layer, Q4.3 deeper
 # (group, what is varied, the flags that differ from hw1-q4.py's defaults)
 CONFIGS = [("q4_1", f"learning_rate={lr}", {"model": "logistic_regression", "learning_rate": lr})
            for lr in (0.001, 0.01, 0.1)]
-CONFIGS += [("q4_2", "default", {"model": "mlp"})]
-CONFIGS += [("q4_2", f"{flag}={value}", {"model": "mlp", flag: value})
-            for flag, value in (("learning_rate", 0.001), ("learning_rate", 0.1),
-                                ("hidden_size", 100), ("dropout", 0.5),
-                                ("activation", "tanh"), ("optimizer", "adam"))]
+CONFIGS += [("q4_2", "default", {"model": "mlp"})] + [
+    ("q4_2", f"{flag}={value}", {"model": "mlp", flag: value}) for flag, value in (
+        ("learning_rate", 0.001), ("learning_rate", 0.1), ("hidden_size", 100), ("dropout", 0.5),
+        ("activation", "tanh"), ("optimizer", "adam"))]
 CONFIGS += [("q4_3", f"layers={n}", {"model": "mlp", "layers": n}) for n in (2, 3)]
+METRICS = ("dev_acc", "test_acc", "train_acc", "train_loss")
 
 
-def q4_parser():
-    return load_script("hw1-q4.py").build_parser()
+def describe(varied):
+    """A configuration in words: "learning_rate=0.001" -> "learning rate 0.001"."""
+    name, _, value = varied.partition("=")
+    return {"default": "defaults", "layers": f"{value} hidden layers", "activation": value,
+            "optimizer": "Adam" if value == "adam" else value}.get(
+        name, f"{name.replace('_', ' ')} {value}")
 
 
 def command(flags, seed, output, data):
     """The command line of one run: hw1-q4.py with the flags of `flags`."""
-    argv = [sys.executable, SCRIPT, flags["model"]]
-    for flag, value in flags.items():
-        argv += [] if flag == "model" else [f"-{flag}", str(value)]
-    return argv + ["-seed", str(seed), "-data", data, "-output", os.path.join(output, "runs")]
+    return [sys.executable, SCRIPT, flags["model"]] + [
+        arg for flag, value in flags.items() if flag != "model" for arg in (f"-{flag}", str(value))
+    ] + ["-seed", str(seed), "-data", data, "-output", os.path.join(output, "runs")]
 
 
-def record_path(flags, seed, output, parser):
-    name = utils.run_name({**flags, "seed": seed}, parser)
-    return os.path.join(output, "runs", name + ".json")
+def matches(config, flags, epochs, parser):
+    """Whether a record's config is that of the configuration `flags` run for `epochs`: every
+    key equal to the flag's or (unvaried) hw1-q4.py's default; the seed aside."""
+    want = {**flags, "epochs": epochs}
+    return all(config.get(k) == want.get(k, parser.get_default(k))
+               for k in (set(config) | set(want)) - {"seed"})
+
+
+def find_records(folder, seeds, epochs, parser):
+    """{(index in CONFIGS, seed): record} of the records listed in `folder`."""
+    found = {}
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        record = load_record(os.path.join(folder, name)) if name.endswith(".json") else None
+        if not isinstance(record, dict) or record.get("seed") not in seeds:
+            continue
+        for i, (_, _, flags) in enumerate(CONFIGS):
+            if matches(record.get("config", {}), flags, epochs, parser):
+                if (i, record["seed"]) in found:
+                    raise utils.UserError(f"{folder}: two records of {CONFIGS[i][1]}, seed "
+                                          f"{record['seed']} (one is {name})")
+                found[i, record["seed"]] = record
+    return found
 
 
 def estimated_cost(flags):
     """Relative run time, to start the longest runs first (rough ratios of measured runs)."""
-    if flags["model"] == "logistic_regression":
-        return 1.0
-    cost = 3.0 * flags.get("hidden_size", 200) / 200 + 2.5 * (flags.get("layers", 1) - 1)
-    return cost * (2.4 if flags.get("optimizer") == "adam" else 1.0)
+    return 1.0 if flags["model"] == "logistic_regression" else (
+        3.0 * flags.get("hidden_size", 200) / 200 + 2.5 * (flags.get("layers", 1) - 1)) * (
+        2.4 if flags.get("optimizer") == "adam" else 1.0)
 
 
 def run_study(seeds, epochs, workers, output, data):
     """Run every (configuration, seed) without a record, `workers` at a time."""
-    parser = q4_parser()
-    todo = [({**flags, "epochs": epochs}, seed) for seed in seeds for _, _, flags in CONFIGS]
-    todo = [job for job in todo if not os.path.exists(record_path(*job, output, parser))]
-    todo.sort(key=lambda job: estimated_cost(job[0]), reverse=True)
-    total = len(CONFIGS) * len(seeds)
-    print(f"{len(todo)} runs to train, {total - len(todo)} already done; {workers} workers",
-          flush=True)
+    parser, runs = load_script("hw1-q4.py").build_parser(), os.path.join(output, "runs")
+    done = find_records(runs, seeds, epochs, parser)
+    todo = [(i, seed) for seed in seeds for i in range(len(CONFIGS)) if (i, seed) not in done]
+    todo.sort(key=lambda job: estimated_cost(CONFIGS[job[0]][2]), reverse=True)
+    print(f"{len(todo)} runs to train, {len(done)} already done; {workers} workers", flush=True)
     os.makedirs(os.path.join(output, "logs"), exist_ok=True)
-    start, failures = time.perf_counter(), []
+    start, failures, cost_done, cost_left = time.perf_counter(), [], 0.0, sum(
+        estimated_cost(CONFIGS[i][2]) for i, _ in todo)
 
-    def run(flags, seed):
-        name = os.path.basename(record_path(flags, seed, output, parser))[:-len(".json")]
+    def run(i, seed):
+        flags = {**CONFIGS[i][2], "epochs": epochs}
+        name = f"{flags['model']}-{CONFIGS[i][1]}-seed={seed}"
         with open(os.path.join(output, "logs", name + ".log"), "w") as log:
             code = subprocess.call(command(flags, seed, output, data), stdout=log,
                                    stderr=subprocess.STDOUT, cwd=ROOT)
@@ -101,19 +109,24 @@ def run_study(seeds, epochs, workers, output, data):
 
     pool = futures.ThreadPoolExecutor(workers)
     try:
-        jobs = [pool.submit(run, flags, seed) for flags, seed in todo]
-        for done, job in enumerate(futures.as_completed(jobs), start=1):
-            name, code = job.result()
-            elapsed = f"[{time.perf_counter() - start:6.0f} s] {done}/{len(todo)}"
-            if code != 0:
-                failures.append(name)
-                print(f"{elapsed} FAILED {name} (exit {code}; see {output}/logs/{name}.log)",
-                      flush=True)
-                continue
-            record = load_record(os.path.join(output, "runs", name + ".json"))
-            final = record["final"]
-            print(f"{elapsed} {name}: {record['seconds']:.0f} s, valid {final.get('dev_acc')}, "
-                  f"test {final['test_acc']}", flush=True)
+        pending = {pool.submit(run, i, seed): (i, seed) for i, seed in todo}
+        while pending:
+            finished, _ = futures.wait(pending, timeout=60, return_when=futures.FIRST_COMPLETED)
+            elapsed = time.perf_counter() - start
+            for job in finished:
+                (i, seed), (name, code) = pending.pop(job), job.result()
+                cost = estimated_cost(CONFIGS[i][2])
+                cost_done, cost_left = cost_done + cost, cost_left - cost
+                record = code == 0 and find_records(runs, [seed], epochs, parser).get((i, seed))
+                failures += [] if record else [name]
+                print(f"[{elapsed:6.0f} s] {name}: " + (
+                    f"valid {record['final']['dev_acc']}, test {record['final']['test_acc']}"
+                    if record else f"FAILED (exit {code}; see {output}/logs/{name}.log)"),
+                    flush=True)
+            left = (f"about {elapsed * cost_left / cost_done / 60:.0f} min left" if cost_done
+                    else "time left known after the first run")
+            print(f"[{elapsed:6.0f} s] {len(todo) - len(pending)}/{len(todo)} runs done, "
+                  f"{elapsed / 60:.1f} min elapsed, {left}", flush=True)
     finally:  # on Ctrl-C or an error: start nothing more (the running commands get Ctrl-C too)
         pool.shutdown(wait=True, cancel_futures=True)
     print(f"study: {time.perf_counter() - start:.0f} s wall", flush=True)
@@ -121,83 +134,85 @@ def run_study(seeds, epochs, workers, output, data):
         raise utils.UserError(f"{len(failures)} runs failed: {', '.join(failures)}")
 
 
-# ---------------------------------------------------------------------------------------------
-# Summary, table and figures, from the records alone.
+def judge(rows):
+    """Set row["verdict"] (best, tie or below) within each group by RULE, from row["dev_acc"]."""
+    for group in GROUPS:
+        members = [row for row in rows if row["group"] == group and row["dev_acc"]]
+        best = max(members, key=lambda row: row["dev_acc"]["mean"], default=None)
+        for row in members:
+            d, b = row["dev_acc"], best["dev_acc"]  # a tie: the two ranges overlap
+            row["verdict"] = ("best" if row is best else "tie" if d["max"] >= b["min"]
+                              and b["max"] >= d["min"] else "below")
 
-def spread(values):
-    """mean, std (sample; 0 for one value), min, max of a list of floats."""
-    return {"mean": statistics.fmean(values),
-            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "min": min(values), "max": max(values)}
+
+def stats(records):
+    """The spread of each final metric over `records` (None where no record has it)."""
+    values = {m: [r["final"][m] for r in records if r["final"].get(m) is not None] for m in METRICS}
+    return {m: utils.spread(v) if v else None for m, v in values.items()}
 
 
-def summarise(seeds, epochs, output):
-    """One dict per configuration with at least one record, in CONFIGS order: group, varied,
-    flags, seeds, records ({seed: record}), and the spread of each final metric."""
-    parser, rows = q4_parser(), []
-    for group, varied, flags in CONFIGS:
-        flags = {**flags, "epochs": epochs}
-        records = {seed: load_record(record_path(flags, seed, output, parser))
-                   for seed in seeds if os.path.exists(record_path(flags, seed, output, parser))}
+def summarise(folders, seeds, epochs):
+    """Per configuration with a record: group, varied, flags, runs (records), the spread of each
+    final metric over all runs, verdict; families: per folder, seeds, spreads, verdict; change:
+    the largest same-seed change between families; identical: every epoch's validation accuracy
+    and the test accuracy equal, seed for seed; records: [(folder, seed, record)]."""
+    parser = load_script("hw1-q4.py").build_parser()
+    found = [find_records(folder, seeds, epochs, parser) for folder in folders]
+    rows = []
+    for i, (group, varied, flags) in enumerate(CONFIGS):
+        records = [(folder, seed, f[i, seed]) for folder, f in zip(folders, found)
+                   for seed in seeds if (i, seed) in f]
         if not records:
             continue
-        finals = [r["final"] for r in records.values()]
-        row = {"group": group, "varied": varied, "flags": flags, "seeds": sorted(records),
-               "records": records}
-        for metric in ("dev_acc", "test_acc", "train_acc", "train_loss"):
-            values = [f[metric] for f in finals if f.get(metric) is not None]
-            row[metric] = spread(values) if values else None
+        row = {"group": group, "varied": varied, "flags": {**flags, "epochs": epochs},
+               "runs": len(records), "records": records, **stats([r for *_, r in records])}
+        row["families"] = [{"group": group, "folder": folder, "seeds": [
+            s for s in seeds if (i, s) in f]} for folder, f in zip(folders, found)]
+        for family, f in zip(row["families"], found):
+            family.update(stats([f[i, s] for s in family["seeds"]]))
+        pairs = [(a[i, s], b[i, s]) for n, a in enumerate(found) for b in found[n + 1:]
+                 for s in seeds if (i, s) in a and (i, s) in b]
+        row["change"] = {m: round(max(abs(a["final"][m] - b["final"][m]) for a, b in pairs), 6)
+                         for m in ("dev_acc", "test_acc")} if pairs else None
+        row["identical"] = bool(pairs) and all(
+            a["final"]["test_acc"] == b["final"]["test_acc"]
+            and [e["dev_acc"] for e in a["epochs"]] == [e["dev_acc"] for e in b["epochs"]]
+            for a, b in pairs)
         rows.append(row)
-    for group in GROUPS:  # the best by mean validation accuracy; ties by overlapping ranges
-        members = [row for row in rows if row["group"] == group and row["dev_acc"]]
-        if not members:
-            continue
-        best = max(members, key=lambda row: row["dev_acc"]["mean"])
-        for row in members:
-            overlap = row["dev_acc"]["max"] >= best["dev_acc"]["min"]
-            row["verdict"] = "best" if row is best else "tie" if overlap else "below"
+    judge(rows)
+    for n in range(len(folders)):  # each family alone
+        judge([row["families"][n] for row in rows])
     return rows
 
 
 def csv_text(rows):
-    out = io.StringIO()
+    out, cols = io.StringIO(), ("mean", "std", "min", "max")
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["group", "varied", "seeds", "verdict"] + [
-        f"{metric}_{stat}" for metric in ("dev_acc", "test_acc", "train_acc", "train_loss")
-        for stat in ("mean", "std", "min", "max")])
-    for row in rows:
-        writer.writerow([row["group"], row["varied"], " ".join(map(str, row["seeds"])),
-                         row.get("verdict", "")] + [
-            "" if row[metric] is None else f"{row[metric][stat]:.6g}"
-            for metric in ("dev_acc", "test_acc", "train_acc", "train_loss")
-            for stat in ("mean", "std", "min", "max")])
+    writer.writerow(["group", "varied", "runs", "verdict"] + [f"{m}_{s}" for m in METRICS
+                                                              for s in cols])
+    writer.writerows([row["group"], row["varied"], row["runs"], row.get("verdict", "")] + [
+        "" if row[m] is None else f"{row[m][s]:.6g}" for m in METRICS for s in cols]
+        for row in rows)
     return out.getvalue()
 
 
 def latex_table(rows):
     """A booktabs tabular fragment: one row per configuration, the best of each group bold."""
     def cell(s):
-        if s is None:
-            return "--"
-        if s["min"] == s["max"]:
-            return f"{s['mean']:.4f}"
-        return f"{s['mean']:.4f} $\\pm$ {s['std']:.4f} ({s['min']:.4f}--{s['max']:.4f})"
+        return ("--" if s is None else f"{s['mean']:.4f}" if s["min"] == s["max"] else
+                f"{s['mean']:.4f} $\\pm$ {s['std']:.4f} ({s['min']:.4f}--{s['max']:.4f})")
 
     lines = [r"\begin{tabular}{llcrll}", r"\toprule",
-             r"Model & Configuration & Seeds & Train loss & Final validation accuracy & "
+             r"Model & Configuration & Runs & Train loss & Final validation accuracy & "
              r"Test accuracy \\", r"\midrule"]
-    previous = None
-    for row in rows:
-        if previous is not None and row["group"] != previous:
-            lines.append(r"\midrule")
-        previous = row["group"]
+    for n, row in enumerate(rows):
+        lines += [r"\midrule"] * (n > 0 and row["group"] != rows[n - 1]["group"])
         name = "Logistic" if row["flags"]["model"] == "logistic_regression" else "FFN"
-        varied = row["varied"].replace("_", r"\_")
-        verdict = row.get("verdict")
+        varied, verdict = describe(row["varied"]), row.get("verdict")
         varied = (r"\textbf{" + varied + "}" if verdict == "best"
                   else varied + " (tie)" if verdict == "tie" else varied)
         loss = "--" if row["train_loss"] is None else f"{row['train_loss']['mean']:.3f}"
-        lines.append(f"{name} & {varied} & {len(row['seeds'])} & {loss} & "
+        lines.append(f"{name} & {varied} & {row['runs']} & {loss} & "
                      f"{cell(row['dev_acc'])} & {cell(row['test_acc'])} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
@@ -205,70 +220,64 @@ def latex_table(rows):
 
 def mean_curves(records, metric):
     """Per epoch, (mean, min, max) of `metric` over the records (runs that lasted all epochs)."""
-    curves = [[row[metric] for row in r["epochs"]] for r in records.values()]
-    n = min(len(c) for c in curves)
-    columns = [[c[i] for c in curves] for i in range(n)]
-    return ([statistics.fmean(col) for col in columns], [min(col) for col in columns],
-            [max(col) for col in columns])
+    columns = list(zip(*([row[metric] for row in r["epochs"]] for *_, r in records)))
+    return [sum(c) / len(c) for c in columns], [min(c) for c in columns], [max(c) for c in columns]
 
 
 def group_figures(rows, output):
     """Per group, the loss and accuracy figures of the best configuration (Q4.3: both depths):
-    the mean over seeds with a min-max band; training solid, validation dashed."""
-    paths = []
-    for group, title in GROUPS.items():
+    the mean over all its runs with a min-max band; training solid, validation dashed."""
+    for group in GROUPS:
         members = [row for row in rows if row["group"] == group]
         chosen = members if group == "q4_3" else [r for r in members if r.get("verdict") == "best"]
         if not chosen:
             continue
-        n_seeds = min(len(row["seeds"]) for row in chosen)
         title = ("Q4.3 2 and 3 hidden layers" if group == "q4_3"
-                 else f"{title.split()[0]} best, {chosen[0]['varied']}")
-        title += f", mean of {n_seeds} seeds" if n_seeds > 1 else ""
-        loss, accuracy, loss_bands, accuracy_bands, styles = {}, {}, {}, {}, {}
-        for colour, row in zip(("C0", "C1"), chosen):
-            prefix = f"{row['varied'].replace('layers=', '')} layers: " if group == "q4_3" else ""
-            mean, low, high = mean_curves(row["records"], "train_loss")
-            loss[prefix + "training loss"] = mean
-            loss_bands[prefix + "training loss"] = (low, high)
-            styles[prefix + "training loss"] = {"color": colour}
-            for split, metric, line in (("training", "train_acc", "-"),
-                                        ("validation", "dev_acc", "--")):
-                mean, low, high = mean_curves(row["records"], metric)
-                accuracy[prefix + split] = mean
-                accuracy_bands[prefix + split] = (low, high)
-                styles[prefix + split] = {"color": colour, "linestyle": line}
-        paths.append(utils.plot(loss, "Training loss (cross-entropy)",
-                                os.path.join(output, f"{group}-loss.pdf"),
-                                f"{title}: training loss", bands=loss_bands, styles=styles))
-        paths.append(utils.plot(accuracy, "Accuracy", os.path.join(output, f"{group}-accuracy.pdf"),
-                                f"{title}: accuracy", bands=accuracy_bands, styles=styles))
-    return paths
+                 else f"Q4.{group[-1]} best, {describe(chosen[0]['varied'])}")
+        row = min(chosen, key=lambda row: row["runs"])
+        runs = (f"mean of {row['runs']} runs ({sum(bool(f['seeds']) for f in row['families'])}"
+                f" CPU families, {len({seed for _, seed, _ in row['records']})} seeds)")
+        for kind, ylabel, curves in (
+                ("loss", "Training loss (cross-entropy)", [("training loss", "train_loss", "-")]),
+                ("accuracy", "Accuracy", [("training", "train_acc", "-"),
+                                          ("validation", "dev_acc", "--")])):
+            series, bands, styles = {}, {}, {}
+            for colour, row in zip(("C0", "C1"), chosen):
+                prefix = f"{describe(row['varied'])}: " if group == "q4_3" else ""
+                for label, metric, line in curves:
+                    mean, low, high = mean_curves(row["records"], metric)
+                    series[prefix + label], bands[prefix + label] = mean, (low, high)
+                    styles[prefix + label] = {"color": colour, "linestyle": line}
+            utils.plot(series, ylabel, os.path.join(output, f"{group}-{kind}.pdf"),
+                       f"{title}: {ylabel.split(' (')[0].lower()}\n{runs}", bands=bands,
+                       styles=styles)
 
 
-def write_summary(seeds, epochs, output, figures=True):
+def write_summary(folders, seeds, epochs, output):
     """Write summary.json, summary.csv, summary.tex (and the figures) from the records."""
-    rows = summarise(seeds, epochs, output)
-    summary = [{k: v for k, v in row.items() if k != "records"} for row in rows]
-    files = {"summary.json": json.dumps(summary, indent=1) + "\n", "summary.csv": csv_text(rows),
-             "summary.tex": latex_table(rows)}
-    for name, text in files.items():
+    rows = summarise(folders, seeds, epochs)
+    if not rows:
+        raise utils.UserError(f"no Q4 record with -epochs {epochs} in {', '.join(folders)}")
+    summary = {"rule": RULE, "configurations": [
+        {k: v for k, v in row.items() if k != "records"} for row in rows]}
+    for name, text in (("summary.json", json.dumps(summary, indent=1) + "\n"),
+                       ("summary.csv", csv_text(rows)), ("summary.tex", latex_table(rows))):
         utils.atomic_write_bytes(os.path.join(output, name), text.encode())
-    if figures:
-        group_figures(rows, output)
+    group_figures(rows, output)
     return rows
 
 
 def main(argv=None):
     parser = utils.parser("Q4 study: every configuration for several seeds; table, figures.")
-    parser.add_argument("-seeds", type=utils.SEED, nargs="+", default=list(SEEDS),
-                        help="seeds to train each configuration with")
+    parser.add_argument("-seeds", type=utils.SEED, nargs="+", default=list(SEEDS), help="seeds")
     parser.add_argument("-epochs", type=utils.EPOCHS, default=EPOCHS, help="epochs of every run")
     parser.add_argument("-workers", type=utils.number(int, 1, 64), default=os.cpu_count() or 1,
                         help="runs at a time (one thread each)")
     parser.add_argument("-data", default=utils.FASHION_PATH, help="the Fashion-MNIST .npz")
     parser.add_argument("-output", default=os.path.join(utils.RUNS, "q4"),
                         help="folder for runs/, logs/, the summary and the figures")
+    parser.add_argument("-runs", nargs="+", help="folders of records to summarise, one per CPU "
+                        "family (default: OUTPUT/runs and every OUTPUT/*/runs)")
     parser.add_argument("-summary_only", action="store_true",
                         help="rebuild the summary and figures from existing records, no training")
     opt = parser.parse_args(argv)
@@ -276,12 +285,12 @@ def main(argv=None):
         utils.check_output_folder(opt.output)
         utils.load_classification_data(path=opt.data)  # a bad file fails here, not in 36 runs
         run_study(opt.seeds, opt.epochs, opt.workers, opt.output, os.path.abspath(opt.data))
-    rows = write_summary(opt.seeds, opt.epochs, opt.output)
-    for row in rows:
-        if row.get("verdict") == "best":
-            s = row["dev_acc"]
-            print(f"best of {row['group']}: {row['varied']} (validation {s['mean']:.4f} "
-                  f"+- {s['std']:.4f} over {len(row['seeds'])} seeds)")
+    folders = opt.runs or [os.path.join(opt.output, "runs")] + sorted(
+        glob.glob(os.path.join(opt.output, "*", "runs")))  # one folder per CPU family
+    rows = write_summary(folders, opt.seeds, opt.epochs, opt.output)
+    for row, s in ((row, row["dev_acc"]) for row in rows if row.get("verdict") == "best"):
+        print(f"best of {row['group']}: {describe(row['varied'])} (validation "
+              f"{s['mean']:.4f} +- {s['std']:.4f} over {row['runs']} runs)")
     print(f"wrote {opt.output}/summary.json, summary.csv, summary.tex and the figures")
     return 0
 
