@@ -150,3 +150,26 @@ def test_every_value_the_report_quotes_is_generated():
                 quoted |= set(re.findall(r"\\val\{([^}]*)\}", text))
     assert quoted, "the report quotes no generated value"
     assert quoted <= defined, f"quoted but never generated: {sorted(quoted - defined)}"
+
+
+def test_readme_quotes_wall_times_only_from_finished_logs(tmp_path, monkeypatch):
+    """Bugs: a wall time quoted from a study or a reproduction still running (no "study: N s
+    wall" / "total (wall)" line yet); a reproduction that reused records called "every run
+    trained"."""
+    monkeypatch.setattr(make_report, "RESULTS", str(tmp_path))
+    (tmp_path / "q4").mkdir()
+    study_log, log = tmp_path / "q4" / "study-seeds=43-44.log", tmp_path / "reproduce.log"
+    study_log.write_text("24 runs to train, 0 already done; 2 workers\n")
+    log.write_text("tools/reproduce.py --seeds 42: 0 run records in results/ at the start\n")
+    assert make_report.timing_rows() == []
+    study_log.write_text("24 runs to train, 0 already done; 2 workers\nstudy: 3600 s wall\n")
+    log.write_text("tools/reproduce.py --seeds 42: 0 run records in results/ at the start\n"
+                   "total (wall)                     600.0\n")
+    rows = make_report.timing_rows()
+    assert [row[2] for row in rows] == [
+        "60.0 min", "10.0 min, every run trained, from an empty `results/`"]
+    log.write_text("tools/reproduce.py : 37 run records in results/ at the start\n"
+                   "[    1.0 s] q2 nn: record exists, reused\n"
+                   "            q4 study: 0 runs to train, 36 already done; 2 workers\n"
+                   "total (wall)                      60.0\n")
+    assert make_report.timing_rows()[1][2] == "1.0 min, reusing 37 run records"
