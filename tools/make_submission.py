@@ -23,7 +23,7 @@ FILES = ["hw1-q2.py", "hw1-q3.py", "hw1-q4.py", "utils.py", "download_fashion_mn
 # name in the archive: path in the project
 CONTENTS = {"report.pdf": "report/report.pdf", "README.md": "tools/SUBMISSION_README.md",
             **{path: path for path in FILES}}
-PLACEHOLDER = "[student number]"  # in report/report.tex's \group line until it is filled in
+PLACEHOLDER = "ist1xxxxx"  # in report/report.tex's \group line until it is filled in
 
 
 def check_folder(output):
