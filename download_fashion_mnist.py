@@ -14,15 +14,14 @@ numpy alone. The official test images keep their official order.
 A local copy is checked by content (IDX magic numbers, counts, shapes, label range), not by the
 MD5 of the compressed bytes: a losslessly re-compressed copy has other bytes but the same images.
 """
-import argparse
 import gzip
 import os
 import sys
 import zlib
 
-import numpy as np
-
+import utils  # first: Ctrl-C while numpy loads ends with one line
 from utils import FASHION_PATH, ROOT, UserError, atomic_file, run_main
+import numpy as np
 
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -135,8 +134,7 @@ def download(root):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = utils.parser(__doc__.split("\n\n")[0])
     parser.add_argument("--source", metavar="DIR",
                         help="folder with the four IDX .gz files (offline; no network needed)")
     parser.add_argument("--root", default=os.path.join(ROOT, "data"),

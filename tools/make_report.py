@@ -8,7 +8,6 @@ writes report/generated/values.tex (one \\val{key} per number the report quotes)
 report/generated/q4_table.tex and the block between the results markers of README.md. With
 --check it writes nothing and exits 1 if any of those files differs from what it would write.
 """
-import argparse
 import glob
 import json
 import os
@@ -239,9 +238,11 @@ def q4_values(study):
             v.update({f"{key}.{k}.vs_default": s for (_, k, _), s in zip(families, said)})
             differ += [(row, default, said)] if len(set(said)) > 1 else []
         finals = [r["final"] for r in records]
-        v[key + ".gap.mean"] = four(np.mean([f["train_acc"] - f["dev_acc"] for f in finals]))
+        gaps = [f["train_acc"] - f["dev_acc"] for f in finals]
         eval_loss = [r["epochs"][-1]["train_eval_loss"] for r in records]
-        v[key + ".train_eval_loss.mean"] = f"{np.mean(eval_loss):.4f}"
+        for name, xs in (("gap", gaps), ("train_eval_loss", eval_loss)):  # mean, min, max
+            v.update({f"{key}.{name}.{stat}": f"{f(xs):.4f}"
+                      for stat, f in (("mean", np.mean), ("min", min), ("max", max))})
         # The training images misclassified at the end, and the least mean loss each of them
         # must carry for the whole set's mean loss (a correct image's loss is >= 0).
         errors = [1 - f["train_acc"] for f in finals]
@@ -463,7 +464,7 @@ def outputs():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = utils.parser(__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a generated file is stale")
     args = parser.parse_args(argv)
