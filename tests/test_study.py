@@ -173,3 +173,17 @@ def test_readme_quotes_wall_times_only_from_finished_logs(tmp_path, monkeypatch)
                    "            q4 study: 0 runs to train, 36 already done; 2 workers\n"
                    "total (wall)                      60.0\n")
     assert make_report.timing_rows()[1][2] == "1.0 min, reusing 37 run records"
+
+
+def test_every_figure_the_report_includes_exists():
+    """Bug: the PDF names a figure (\\twofigs, \\includegraphics) missing from results/."""
+    report = os.path.join(ROOT, "report")
+    main = open(os.path.join(report, "report.tex")).read()
+    roots = re.findall(r"\{([^{}]*)\}", re.search(r"\\graphicspath\{(.*)\}", main).group(1))
+    tex = [os.path.join(report, "report.tex")] + [os.path.join(report, "sections", f) for f in
+                                                  os.listdir(os.path.join(report, "sections"))]
+    paths = [p for f in tex for m in re.findall(r"\\(?:twofigs|includegraphics)(?:\[[^]]*\])?"
+                                                r"((?:\{[^{}]*\})+)", open(f).read())
+             for p in re.findall(r"\{([^{}#]*\.pdf|[^{}#]*\.png)\}", m)]
+    assert paths and all(any(os.path.exists(os.path.join(report, r, p)) for r in roots)
+                         for p in paths), paths
