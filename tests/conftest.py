@@ -35,34 +35,27 @@ def write_fashion(path, n=(64, 21, 17), seed=0):
     """A Fashion-MNIST-shaped .npz: n train / dev / test rows of 784 pixels / 256, labels 0-9.
     The default sizes are pairwise coprime: two splits' accuracies can only agree at 0 or 1, so
     a metric computed on the wrong split shows."""
-    rng = np.random.default_rng(seed)
-    arrays = {}
+    rng, arrays = np.random.default_rng(seed), {}
     for split, rows in zip(("train", "dev", "test"), n):
-        pixels = rng.integers(0, 256, (rows, 784)) * (rng.random((rows, 784)) < 0.5)
-        arrays["X" + split] = pixels / 256
-        arrays["y" + split] = rng.integers(0, 10, rows)
+        X = rng.integers(0, 256, (rows, 784)) * (rng.random((rows, 784)) < 0.5)
+        arrays["X" + split], arrays["y" + split] = X / 256, rng.integers(0, 10, rows)
     np.savez(path, **arrays)
     return str(path)
 
 
 def write_ames(path, n=(40, 30), seed=0):
     """An Ames-shaped .npz (348 columns, y a column of log prices): n train and test rows."""
-    rng = np.random.default_rng(seed)
-    arrays = {}
-    for split, n in zip(("train", "test"), n):
-        X = rng.normal(0, 0.05, (n, 348))
-        arrays["X" + split] = X
-        arrays["y" + split] = (12 + X[:, :5].sum(axis=1, keepdims=True)
-                               + 0.05 * rng.normal(size=(n, 1)))
+    rng, arrays = np.random.default_rng(seed), {}
+    for split, rows in zip(("train", "test"), n):
+        X = arrays["X" + split] = rng.normal(0, 0.05, (rows, 348))
+        arrays["y" + split] = 12 + X[:, :5].sum(1, keepdims=True) + rng.normal(0, 0.05, (rows, 1))
     np.savez(path, **arrays)
     return str(path)
 
 
 def data_for(question, tmp_path):
     """A tiny data file for the question's script."""
-    if question == "q2":
-        return write_ames(tmp_path / "ames.npz")
-    return write_fashion(tmp_path / "fashion.npz")
+    return (write_ames if question == "q2" else write_fashion)(tmp_path / f"{question}.npz")
 
 
 def run_cli(module, argv):

@@ -23,11 +23,6 @@ def idx_bytes(array, magic=None):
     return struct.pack(f">{array.ndim + 1}i", magic, *array.shape) + array.tobytes()
 
 
-def write_gz(path, data):
-    with gzip.open(path, "wb") as f:
-        f.write(data)
-
-
 def make_folder(folder, counts=SMALL, seed=0):
     """Write the four .gz files with random content; returns {split: (images, labels)}."""
     rng = np.random.default_rng(seed)
@@ -36,7 +31,7 @@ def make_folder(folder, counts=SMALL, seed=0):
         raw[split] = (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
                       rng.integers(0, 10, n, dtype=np.uint8))
         for kind, array in zip(("images", "labels"), raw[split]):
-            write_gz(folder / dfm.FILES[f"{split}_{kind}"], idx_bytes(array))
+            (folder / dfm.FILES[f"{split}_{kind}"]).write_bytes(gzip.compress(idx_bytes(array)))
     return raw
 
 
@@ -54,9 +49,8 @@ def test_the_arrays_are_the_files_split_and_scaled(tmp_path):
     train_idx, dev_idx = dfm.split_train_dev(25, 5)
     (images, labels), (test_images, test_labels) = raw["train"], raw["test"]
     assert {k: (v.shape, v.dtype) for k, v in arrays.items()} == {
-        "Xtrain": ((20, 784), np.float64), "ytrain": ((20,), np.int64),
-        "Xdev": ((5, 784), np.float64), "ydev": ((5,), np.int64),
-        "Xtest": ((7, 784), np.float64), "ytest": ((7,), np.int64)}
+        k + s: ((n, 784), np.float64) if k == "X" else ((n,), np.int64)
+        for s, n in (("train", 20), ("dev", 5), ("test", 7)) for k in "Xy"}
     np.testing.assert_array_equal(arrays["Xdev"] * 256, images[dev_idx].reshape(5, -1))
     np.testing.assert_array_equal(arrays["ytrain"], labels[train_idx])
     np.testing.assert_array_equal(arrays["Xtest"] * 256, test_images.reshape(7, -1))  # in order
@@ -89,16 +83,6 @@ def test_a_bad_idx_file_is_one_line_naming_it(tmp_path, damage):
     assert name in str(info.value) and "\n" not in str(info.value)
 
 
-def offline(monkeypatch):
-    """torchvision whose download fails as it does without a network."""
-    def fail(*args, **kwargs):
-        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried mirrors...")
-    datasets = types.SimpleNamespace(FashionMNIST=fail)
-    monkeypatch.setitem(sys.modules, "torchvision", types.SimpleNamespace(datasets=datasets))
-    monkeypatch.setitem(sys.modules, "torchvision.datasets", datasets)
-    return ["--root", "raw"]
-
-
 @pytest.mark.parametrize("case, words", [("no_source", "nowhere"), ("not_60000", "expected 60000"),
                                          ("output_is_a_folder", "a-folder"),
                                          ("no_network", "download failed (RuntimeError")])
@@ -112,8 +96,14 @@ def test_a_bad_input_or_output_is_one_line_and_writes_nothing(tmp_path, capsys, 
         output.mkdir()
         monkeypatch.setattr(dfm, "read_folder", lambda folder: None)
         monkeypatch.setattr(dfm, "build_arrays", lambda raw: {"Xtrain": np.zeros((2, 784))})
+    if case == "no_network":  # torchvision whose download fails as it does offline
+        def fail(*args, **kwargs):
+            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried mirrors...")
+        datasets = types.SimpleNamespace(FashionMNIST=fail)
+        monkeypatch.setitem(sys.modules, "torchvision", types.SimpleNamespace(datasets=datasets))
+        monkeypatch.setitem(sys.modules, "torchvision.datasets", datasets)
     before = sorted(tmp_path.rglob("*"))
-    argv = {"no_source": ["--source", tmp_path / "nowhere"], "no_network": offline(monkeypatch)
+    argv = {"no_source": ["--source", tmp_path / "nowhere"], "no_network": ["--root", "raw"]
             }.get(case, ["--source", tmp_path])
     assert run_cli(dfm, [*argv, "--output", output]) == 1
     err = capsys.readouterr().err

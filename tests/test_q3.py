@@ -11,15 +11,6 @@ from conftest import script
 q3 = script("q3")
 
 
-def synthetic(n, d, n_classes, seed):
-    """X (n, d) in [0, 1) with half its entries exactly zero (like pixels), y (n,)."""
-    rng = np.random.default_rng(seed)
-    return rng.random((n, d)) * (rng.random((n, d)) >= 0.5), rng.integers(0, n_classes, size=n)
-
-
-# ---------------------------------------------------------------------------------------------
-# The perceptron
-
 def test_perceptron_moves_two_rows_on_a_mistake_and_nothing_when_right():
     """Catches: a missing or swapped row update, an update when right, a learning rate."""
     W = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0]])
@@ -31,6 +22,7 @@ def test_perceptron_moves_two_rows_on_a_mistake_and_nothing_when_right():
 
 
 def test_perceptron_epoch_loss_is_its_mistake_rate_and_it_separates_separable_data():
+    """Catches the mistakes' sum as the epoch's loss, a prediction along the wrong axis."""
     rng = np.random.default_rng(0)
     X = np.hstack([rng.normal(size=(300, 5)), np.ones((300, 1))])
     scores = X @ rng.normal(size=(4, 6)).T
@@ -46,11 +38,9 @@ def test_perceptron_epoch_loss_is_its_mistake_rate_and_it_separates_separable_da
     assert model.evaluate(X, y) == 1.0
 
 
-# ---------------------------------------------------------------------------------------------
-# The starts
-
 def test_mlp_initialisation_is_as_prescribed():
-    """Catches: another mean or spread, a transposed layer, non-zero biases."""
+    """Catches: another mean or spread, a transposed layer, non-zero biases (or linear models'
+    weights)."""
     utils.configure_seed(0)
     model = q3.MLP(10, 300, 200)
     assert (model.W1.shape, model.W2.shape) == ((200, 300), (10, 200))
@@ -58,18 +48,13 @@ def test_mlp_initialisation_is_as_prescribed():
         assert abs(W.mean() - 0.1) < 0.01 and abs(W.std() - 0.1) < 0.01
     assert (model.b1.shape, model.b2.shape) == ((200,), (10,))
     assert not model.b1.any() and not model.b2.any()
+    assert not q3.Perceptron(10, 7).W.any() and not q3.LogisticRegression(10, 7).W.any()
 
-
-@pytest.mark.parametrize("Model", ["Perceptron", "LogisticRegression"])
-def test_linear_models_start_from_zero(Model):
-    assert not getattr(q3, Model)(10, 7).W.any()
-
-
-# ---------------------------------------------------------------------------------------------
-# An epoch
 
 def test_an_epoch_returns_the_mean_loss_and_stops_at_a_non_finite_one(monkeypatch):
-    X, y = synthetic(50, 7, 4, seed=4)
+    """Catches the sum (or the last) as the epoch's loss, other steps, a step after NaN."""
+    rng = np.random.default_rng(4)  # pixel-like: in [0, 1), half of them exactly zero
+    X, y = rng.random((50, 7)) * (rng.random((50, 7)) >= 0.5), rng.integers(0, 4, size=50)
     model, twin = q3.LogisticRegression(4, 7), q3.LogisticRegression(4, 7)
     losses = [twin.update_weight(x_i, y_i, 0.01) for x_i, y_i in zip(X, y)]
     assert model.train_epoch(X, y, 0.01) == pytest.approx(np.mean(losses))

@@ -1,11 +1,8 @@
-"""Each step of a run of each model, checked on tiny synthetic files by watching main() work:
-the model it builds, what each epoch trains on, and what it reports. One table of runs; a new
-model gets every check by one line in RUNS.
-
-Bugs caught (each assertion names its own): train/dev/test mixed or labels out of step with
-their rows; the same (or no) order every epoch; too few or too many epochs; a flag not reaching
-the model or the step; a metric computed on the wrong split or before the last update.
-"""
+"""Each step of a run of each model, on tiny synthetic files, by watching main() work: the model
+it builds, what each epoch trains on, what it reports. A new model gets every check by one line
+in RUNS. Bugs caught (each assertion names its own): splits mixed, labels out of step; the same
+(or no) order every epoch; too few or many epochs; a flag not reaching the model or the step; a
+metric computed on the wrong split or before the last update."""
 import json
 import os
 
@@ -34,8 +31,8 @@ RUNS = [
     ("q4", "logistic_regression", ["-learning_rate", 0.05, "-batch_size", 5, "-dropout", 0.5],
      {}, Q4_FLAGS, "accuracy loss"),
     ("q4", "mlp", ["-hidden_size", 7, "-layers", 2, "-learning_rate", 0.05, "-batch_size", 5,
-                   "-dropout", 0.2, "-threads", 2], {}, Q4_FLAGS + " activation dropout hidden_size layers",
-     "accuracy loss"),
+                   "-dropout", 0.2, "-threads", 2], {},
+     Q4_FLAGS + " activation dropout hidden_size layers", "accuracy loss"),
 ]
 IDS = [f"{q}-{m}" for q, m, *_ in RUNS]
 CLASSES = {"q2": ["LinearRegression", "NeuralRegression"],
@@ -56,8 +53,8 @@ def key(rows, columns):
 def watch(monkeypatch, question, figures=False):
     """Patch the script so that a run keeps its models and, per epoch, the examples it trained
     on in the order it saw them: {"models": [...], "epochs": [[(x, y), ...], ...], "lr": [...]}."""
-    module, seen = script(question), {"models": [], "epochs": [], "lr": [], "batch": [],
-                                        "threads": []}
+    module = script(question)
+    seen = {k: [] for k in ("models", "epochs", "lr", "batch", "threads")}
     if not figures:  # slow: only where they are the point
         monkeypatch.setattr(utils, "plot", lambda *args, **kwargs: None)
     for name in CLASSES[question]:
@@ -74,10 +71,9 @@ def watch(monkeypatch, question, figures=False):
                     return super().train_epoch(X, y, *args, **kwargs)
         Watched.__name__ = original.__name__
         monkeypatch.setattr(module, name, Watched)
-        for registry in ("MODELS",):
-            for k, v in list(getattr(module, registry, {}).items()):
-                if v is original:
-                    monkeypatch.setitem(getattr(module, registry), k, Watched)
+        for k, v in list(getattr(module, "MODELS", {}).items()):
+            if v is original:
+                monkeypatch.setitem(module.MODELS, k, Watched)
     if question == "q4":
         train_epoch, train_batch = module.train_epoch, module.train_batch
 
@@ -108,7 +104,7 @@ def run(tmp_path, monkeypatch, question, model, argv, seed=7, folder="out", figu
                             "-output", out]) == 0
     (path,) = out.glob("*.json")
     with np.load(data) as arrays:
-        splits = {k: arrays[k] for k in arrays.files}
+        splits = dict(arrays)
     return module, seen, {**json.loads(path.read_text()), "path": str(path)}, splits
 
 
@@ -120,10 +116,8 @@ def accuracy(question, module, model, X, y):
         with torch.no_grad():
             scores = model(torch.tensor(X, dtype=torch.float32))
         return float((scores.argmax(1).numpy() == y).mean())
-    n_in = {"W": lambda m: m.W.shape[1], "w": lambda m: m.w.shape[0],
-            "W1": lambda m: m.W1.shape[1]}
-    columns = next(f(model) for a, f in n_in.items() if hasattr(model, a))
-    if columns > X.shape[1]:  # the model reads the bias as a last feature of ones
+    first = getattr(model, "W", getattr(model, "W1", getattr(model, "w", None)))
+    if np.shape(first)[-1] > X.shape[1]:  # the model reads the bias as a last feature of ones
         X = np.hstack([X, np.ones((len(X), 1))])
     if question == "q2":
         return float(np.sqrt(np.mean((model.predict(X) - y.ravel()) ** 2)))
@@ -219,12 +213,9 @@ def test_the_seed_fixes_the_start_and_the_order(tmp_path, monkeypatch, question,
     another order (and, for the networks, other initial weights)."""
     runs = []
     for i, seed in enumerate((3, 3, 4)):
-        module, seen, record, _ = run(tmp_path, monkeypatch, question, model, argv, seed, str(i))
+        _, seen, record, _ = run(tmp_path, monkeypatch, question, model, argv, seed, str(i))
         monkeypatch.undo()
-        firsts = [np.array([x for x, _ in epoch]) for epoch in seen["epochs"]]
         rows = [{k: v for k, v in row.items() if k != "seconds"} for row in record["epochs"]]
-        runs.append((firsts, rows))
-    same, other = runs[1], runs[2]
-    assert all(np.array_equal(a, b) for a, b in zip(runs[0][0], same[0]))
-    assert runs[0][1] == same[1]
-    assert not np.array_equal(runs[0][0][0], other[0][0])
+        runs.append(([np.array([x for x, _ in epoch]) for epoch in seen["epochs"]], rows))
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][0], runs[1][0]))
+    assert runs[0][1] == runs[1][1] and not np.array_equal(runs[0][0][0], runs[2][0][0])
