@@ -91,7 +91,8 @@ def read_folder(folder, counts=COUNTS):
 
 
 def split_train_dev(n, n_dev=N_DEV, seed=SPLIT_SEED):
-    """Indices (train, dev) of scikit-learn's train_test_split(test_size=n_dev, random_state=seed)."""
+    """Indices (train, dev) of scikit-learn's train_test_split(test_size=n_dev,
+    random_state=seed): the course's split, without the library."""
     perm = np.random.RandomState(seed).permutation(n)
     return perm[n_dev:], perm[:n_dev]
 
@@ -105,7 +106,8 @@ def build_arrays(raw, n_dev=N_DEV):
     test_images, test_labels = raw["test"]
     train_idx, dev_idx = split_train_dev(len(train_labels), n_dev)
     return {
-        "Xtrain": features(train_images[train_idx]), "ytrain": train_labels[train_idx].astype(np.int64),
+        "Xtrain": features(train_images[train_idx]),
+        "ytrain": train_labels[train_idx].astype(np.int64),
         "Xdev": features(train_images[dev_idx]), "ydev": train_labels[dev_idx].astype(np.int64),
         "Xtest": features(test_images), "ytest": test_labels.astype(np.int64),
     }
@@ -128,8 +130,9 @@ def download(root):
         FashionMNIST(root=root, train=True, download=True)
         FashionMNIST(root=root, train=False, download=True)
     except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError on network trouble
-        raise DatasetError(f"download failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                           "check the network, or build offline with --source DIR holding the four .gz files")
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        raise DatasetError(f"download failed ({type(exc).__name__}: {first_line}); check the "
+                           "network, or build offline with --source DIR holding the four .gz files")
     return os.path.join(root, "FashionMNIST", "raw")
 
 

@@ -232,7 +232,8 @@ def q4_values(study):
         # Each network configuration against the defaults (one hidden layer), by the same rule.
         if default and row["group"] != "q4_1" and row is not default:
             verdict = vs(row["dev_acc"], default["dev_acc"])
-            v[key + ".vs_default"] = verdict + (" with" if verdict == "a tie" else "") + " the default"
+            v[key + ".vs_default"] = (verdict + (" with" if verdict == "a tie" else "")
+                                      + " the default")
             said = [vs(row["families"][n]["dev_acc"], default["families"][n]["dev_acc"])
                     for n, _, _ in families]
             v.update({f"{key}.{k}.vs_default": s for (_, k, _), s in zip(families, said)})
