@@ -59,14 +59,16 @@ class Model:
         Returns the mean of the examples' losses, each taken just before its own update.
         Raises utils.Diverged at the first non-finite loss.
         """
-        step_args = () if learning_rate is None else (learning_rate,)
         total = 0.0
         examples = utils.progress(zip(X, y.tolist()), desc="train", total=len(y))
         # Overflowing weights show up as a non-finite loss below; numpy's warnings would
         # only say it again.
         with np.errstate(over="ignore", invalid="ignore"):
             for step, (x_i, y_i) in enumerate(examples, start=1):
-                loss = self.update_weight(x_i, y_i, *step_args)
+                if learning_rate is None:  # the perceptron
+                    loss = self.update_weight(x_i, y_i)
+                else:
+                    loss = self.update_weight(x_i, y_i, learning_rate)
                 if not math.isfinite(loss):
                     raise utils.Diverged(f"training loss is {loss}", step=step)
                 total += loss
