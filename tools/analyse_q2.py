@@ -1,24 +1,20 @@
 #!/usr/bin/env python
 """Q2 extras, measured: where the test error of linear SGD and of the network comes from.
 
-    python hw1-q2.py linear_regression
-    python hw1-q2.py nn -seeds 10
+    python hw1-q2.py linear_regression; python hw1-q2.py nn -seeds 10
     python tools/analyse_q2.py    # reads runs/q2/linear_regression.json and nn-seeds=10.json
 
-It retrains, with hw1-q2.py's own models and their train_epoch, the linear SGD run (its test
-RMSE per epoch without the test houses farthest outside the range of the training houses) and
-the network seeds whose test RMSE is over twice the study's median (where their test error
-lies), checks that each ends at its record's RMSEs, and measures the data (sizes, rank, the
-directions SGD hardly moves along in the run). It writes analysis.json, analysis-linear.pdf
-(linear SGD per epoch) and analysis-seeds.pdf (every seed's test RMSE per epoch) to -output,
-runs/q2/ by default.
+Retrains, with hw1-q2.py's models and their train_epoch, the linear run (its test RMSE per epoch
+without the most outlying test houses) and the network seeds whose test RMSE is over twice the
+median (where their error lies), each checked to end at its record's RMSEs; measures the data.
+Writes analysis.json, analysis-linear.pdf and analysis-seeds.pdf to -output.
 """
 import json
 import os
 
 import numpy as np
 
-from common import load_record, load_script  # first: puts the project folder on sys.path
+from common import figure, load_record, load_script  # first: puts the project folder on sys.path
 import utils
 
 q2 = load_script("hw1-q2.py")
@@ -142,34 +138,23 @@ def main(argv=None):
 def seeds_figure(study, bad, path):
     """Every seed's test RMSE per epoch (log scale): the badly generalising seeds in colour,
     the others in grey under one legend entry."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, ScalarFormatter
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
     curves = [(run["seed"], [row["test_rmse"] for row in run["epochs"]]) for run in study["runs"]]
     others = [curve for seed, curve in curves if seed not in bad]
-    for i, curve in enumerate(others):  # grey first, so the colours are the bad seeds'
-        ax.plot(range(1, len(curve) + 1), curve, color="0.6", linewidth=0.8,
-                label=f"other {len(others)} seeds" if i == 0 else "_nolegend_")
-    for seed, curve in curves:
-        if seed in bad:
-            ax.plot(range(1, len(curve) + 1), curve, linewidth=1.2, label=f"seed {seed}")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(FixedLocator([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]))
-    ax.yaxis.set_major_formatter(ScalarFormatter())  # 0.2, 0.5, 1, 2: no powers of ten
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("Epoch")
-    ax.set_ylabel("Test RMSE (log sale price)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    seeds = study["seeds"]
-    ax.set_title(f"Q2.2(b) network, seeds {seeds[0]}-{seeds[-1]}: test RMSE", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, framealpha=0.8)
-    fig.tight_layout()
-    with utils.atomic_file(path) as f:  # no date: a rerun's PDF is identical
-        fig.savefig(f, format="pdf", metadata={"CreationDate": None})
-    plt.close(fig)
+    with figure(path, (5, 3.4)) as ax:
+        for i, curve in enumerate(others):  # grey first, so the colours are the bad seeds'
+            ax.plot(range(1, len(curve) + 1), curve, color="0.6", linewidth=0.8,
+                    label=f"other {len(others)} seeds" if i == 0 else "_nolegend_")
+        for seed, curve in curves:
+            if seed in bad:
+                ax.plot(range(1, len(curve) + 1), curve, linewidth=1.2, label=f"seed {seed}")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(FixedLocator([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]))
+        ax.yaxis.set_major_formatter(ScalarFormatter())  # 0.2, 0.5, 1, 2: no powers of ten
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylabel("Test RMSE (log sale price)")
+        seeds = study["seeds"]
+        ax.set_title(f"Q2.2(b) network, seeds {seeds[0]}-{seeds[-1]}: test RMSE", fontsize=10)
 
 
 if __name__ == "__main__":

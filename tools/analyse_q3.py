@@ -4,18 +4,16 @@
     python hw1-q3.py perceptron; python hw1-q3.py logistic_regression; python hw1-q3.py mlp
     python tools/analyse_q3.py       # reads runs/q3/{perceptron,logistic_regression,mlp}.json
 
-It builds the mlp record's MLP as hw1-q3.py does (seed, then weights ~ N(0.1, 0.1^2), zero
-biases) and runs one forward pass over the training images before any update. It writes
-analysis.json, analysis-linear.pdf (Q3.1's accuracies per epoch and logistic regression's loss)
-and analysis-mlp-loss.pdf (the MLP's training loss from epoch 2: epoch 1's, over ten times the
-others, would flatten the rest) to -output, runs/q3/ by default.
+Builds the mlp record's MLP as hw1-q3.py does and runs one forward pass over the training images
+before any update. Writes analysis.json, analysis-linear.pdf (Q3.1 per epoch) and
+analysis-mlp-loss.pdf (the MLP's training loss from epoch 2) to -output.
 """
 import json
 import os
 
 import numpy as np
 
-from common import load_record, load_script  # first: puts the project folder on sys.path
+from common import figure, load_record, load_script  # first: puts the project folder on sys.path
 import utils
 
 q3 = load_script("hw1-q3.py")
@@ -39,7 +37,7 @@ def at_initialisation(model, X, y):
 
 
 def main(argv=None):
-    parser = utils.parser(__doc__.splitlines()[0] + " " + __doc__.splitlines()[1].strip())
+    parser = utils.parser(__doc__.splitlines()[0])
     runs = os.path.join(utils.RUNS, "q3")
     parser.add_argument("-records", default=runs,
                         help="folder of the records perceptron.json, logistic_regression.json "
@@ -85,31 +83,19 @@ def main(argv=None):
 def linear_figure(records, path):
     """One row of three panels for Q3.1: training and validation accuracy per epoch of the
     perceptron and of logistic regression, and logistic regression's mean training loss."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-    fig, axes = plt.subplots(1, 3, figsize=(10, 2.9))
     accuracy = {"training": "train_acc", "validation": "dev_acc"}  # {label: metric}
     panels = [("perceptron", "Q3.1(a) perceptron: accuracy", "Accuracy", accuracy),
               ("logistic_regression", "Q3.1(b) logistic regression: accuracy", "Accuracy",
                accuracy),
               ("logistic_regression", "Q3.1(b) logistic regression: loss",
                "Mean training loss (cross-entropy)", {"training": "train_loss"})]
-    for ax, (model, title, ylabel, curves) in zip(axes, panels):
-        for label, metric in curves.items():
-            values = [row[metric] for row in records[model]["epochs"]]
-            ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
-        ax.set_xlabel("Epoch")
-        ax.set_ylabel(ylabel)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize=8, framealpha=0.8)
-    fig.tight_layout()
-    with utils.atomic_file(path) as f:  # no date: a rerun's PDF is identical
-        fig.savefig(f, format="pdf", metadata={"CreationDate": None})
-    plt.close(fig)
+    with figure(path, (10, 2.9), panels=3) as axes:
+        for ax, (model, title, ylabel, curves) in zip(axes, panels):
+            for label, metric in curves.items():
+                values = [row[metric] for row in records[model]["epochs"]]
+                ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
+            ax.set_ylabel(ylabel)
+            ax.set_title(title, fontsize=10)
 
 
 if __name__ == "__main__":

@@ -4,29 +4,21 @@ class used from another program.
 
     python tools/bench_q3.py [-models mlp] [-repeats 3] [-steps 3000] [-data FILE]
 
-1. Whole commands, what a user runs: `python hw1-q3.py <model> -epochs 1` (load, one epoch,
-   evaluation, record and figures) against `python tools/textbook_q3.py <model>` (load, the same
-   epoch: same seed, order and initial weights; no record or figures), each in a fresh process,
-   -repeats times alternating: medians of wall, user, system seconds, peak memory, minor page
-   faults (os.wait4, common.time_command).
-2. The class from another program: this process imports hw1-q3.py's MLP (common.load_script),
-   first does other allocation-heavy work (loads the data, evaluates the MLP on the training
-   and dev sets, large numpy temporaries), then times -steps MLP.update_weight steps against as
-   many textbook_q3.mlp_step steps (`W -= lr * grad`, from the same weights, on the same
-   examples), interleaved in blocks of 500. Totals of getrusage(RUSAGE_SELF) deltas: wall,
-   user, system seconds, minor page faults.
-Ratios textbook / hw1-q3 (above 1: hw1-q3 is faster) of user+system time (wall also counts
-waits for a core). Targets: at least 0.9x, system time under 5% of user.
+1. `python hw1-q3.py <model> -epochs 1` against `python tools/textbook_q3.py <model>` (the same
+   epoch: seed, order, initial weights), fresh processes, -repeats runs alternating: medians.
+2. In this process, after other allocation-heavy work: -steps MLP.update_weight steps against
+   as many textbook_q3.mlp_step steps on the same examples, interleaved in blocks of 500.
+Ratios textbook / hw1-q3 of user+system time (above 1: hw1-q3 is faster). Targets: at least
+0.9x, system time under 5% of user.
 """
 import os
 import resource
-import statistics
 import tempfile
 import time
 
 import numpy as np
 
-from common import load_script, time_command  # first: puts the project folder on sys.path
+from common import load_script, median_times  # first: puts the project folder on sys.path
 import utils
 
 MODELS = ["perceptron", "logistic_regression", "mlp"]
@@ -46,12 +38,7 @@ def commands(models, repeats, data):
             argvs = {"textbook": ["tools/textbook_q3.py", model, "-data", data],
                      "hw1-q3": ["hw1-q3.py", model, "-epochs", "1", "-data", data,
                                 "-output", out]}
-            runs = {name: [] for name in argvs}
-            for repeat in range(repeats):
-                for name in list(argvs)[::1 if repeat % 2 == 0 else -1]:
-                    runs[name].append(time_command(argvs[name]))
-            m = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-                 for name, rs in runs.items()}
+            m = median_times(argvs, repeats)
             ours, theirs = m["hw1-q3"], m["textbook"]
             ratio = (theirs["user"] + theirs["sys"]) / (ours["user"] + ours["sys"])
             for name, r in m.items():
@@ -69,8 +56,12 @@ def commands(models, repeats, data):
         print()
 
 
-def class_steps(steps, data):
-    """Part 2, in this process: {"textbook"|"hw1-q3": [wall, user, sys, minor faults]}."""
+def in_process(steps, data):
+    """Part 2: {"textbook"|"hw1-q3": [wall, user, sys, minor faults]} totals, printed."""
+    print(f"2. the MLP class in this process, after other work: {steps} steps of each, "
+          f"interleaved in blocks of {BLOCK}; getrusage deltas\n")
+    print(f"{'step':9s} {'wall s':>7s} {'user s':>7s} {'sys s':>6s} {'sys/user':>8s} "
+          f"{'faults':>8s} {'faults/step':>11s}")
     q3, textbook = load_script("hw1-q3.py"), load_script("tools/textbook_q3.py")
     np.random.seed(42)
     model = q3.MLP(10, 784, 200)
@@ -98,15 +89,6 @@ def class_steps(steps, data):
             after = resource.getrusage(resource.RUSAGE_SELF)
             totals[name] += (time.perf_counter() - start, after.ru_utime - before.ru_utime,
                              after.ru_stime - before.ru_stime, after.ru_minflt - before.ru_minflt)
-    return totals
-
-
-def in_process(steps, data):
-    print(f"2. the MLP class in this process, after other work: {steps} steps of each, "
-          f"interleaved in blocks of {BLOCK}; getrusage deltas\n")
-    print(f"{'step':9s} {'wall s':>7s} {'user s':>7s} {'sys s':>6s} {'sys/user':>8s} "
-          f"{'faults':>8s} {'faults/step':>11s}")
-    totals = class_steps(steps, data)
     for name, (wall, user, system, faults) in totals.items():
         print(f"{name:9s} {wall:7.2f} {user:7.2f} {system:6.2f} {100 * system / user:7.1f}% "
               f"{faults:8.0f} {faults / steps:11.2f}")
@@ -134,8 +116,7 @@ def main():
     if not os.path.isfile(data):
         raise utils.UserError(f"{data} not found; fix: python download_fashion_mnist.py, or "
                               "pass -data FILE")
-    # The commands first, while this process is small (a child's peak memory counts its
-    # parent's at the fork).
+    # The commands first, while this process is small (its peak memory is a child's at fork).
     if opt.models:
         commands(opt.models, opt.repeats, data)
     in_process(opt.steps, data)

@@ -3,18 +3,16 @@
 
     python tools/bench_q4.py [-data FILE] [-n 1000] [-repeats 11] [-command_repeats 2] [-no_command]
 
-1. Per step, one thread, the default network (784 -> 200 -> 10, ReLU, dropout 0.3, batch 1),
-   SGD and Adam: the textbook loop (DataLoader(shuffle=True), train_batch, torch.optim defaults)
-   against hw1-q4's train_epoch (randperm order, fused=True, denormals flushed), and the
-   textbook loop with only the flush. A warm-up epoch of n real images, then -repeats epochs of
+1. Per step, one thread, the default network, SGD and Adam: the textbook loop (shuffling
+   DataLoader, torch.optim defaults), the same with denormals flushed, and hw1-q4's train_epoch
+   (randperm order, fused=True, flush). A warm-up epoch of -n images, then -repeats epochs of
    each loop interleaved: medians of CPU time per step, ratios textbook / this.
-2. Whole commands (unless -no_command): `python hw1-q4.py mlp -epochs 1` against a textbook
-   script of the same epoch (this file with -textbook_run), fresh processes, -command_repeats
-   times alternating: medians of wall, user and system seconds, peak memory (os.wait4), ratios
-   textbook / hw1-q4 (above 1: hw1-q4 is faster), and the verdict on the target: hw1-q4.py at
-   least 1.0x the textbook on user+system time (wall also counts waits for a core).
+2. Unless -no_command: `python hw1-q4.py mlp -epochs 1` against a textbook script of the same
+   epoch (this file with -textbook_run), fresh processes, -command_repeats runs alternating:
+   medians, ratios textbook / hw1-q4 and the verdict: hw1-q4.py at least 1.0x on user+system.
 """
 import argparse
+import functools
 import os
 import statistics
 import tempfile
@@ -22,7 +20,7 @@ import time
 
 import numpy as np
 
-from common import load_script, time_command  # first: puts the project folder on sys.path
+from common import load_script, median_times  # first: puts the project folder on sys.path
 import utils
 
 utils.require("torch")
@@ -46,27 +44,22 @@ def textbook_epoch(model, optimizer, X, y):
             for X_batch, y_batch in loader]
 
 
-def loops(optimizer_name, X, y):
-    """{name: (flush, one epoch of that loop)}, each on its own model from the same weights."""
-    def loop(script, flush):  # script: hw1-q4.py's train_epoch and optimiser options
-        torch.manual_seed(0)
-        model = q4.MODELS["mlp"](**NETWORK)
-        optimizer = TEXTBOOK_OPTIMIZERS[optimizer_name](model.parameters(), lr=LEARNING_RATE,
-                                                        **({"fused": True} if script else {}))
-        generator = torch.Generator().manual_seed(0)
-        return flush, (lambda: q4.train_epoch(model, optimizer, nn.CrossEntropyLoss(), X, y, 1,
-                                              generator)) if script else (
-            lambda: textbook_epoch(model, optimizer, X, y))
-    return {"textbook": loop(False, False), "textbook + flush": loop(False, True),
-            "script": loop(True, True)}
-
-
 def per_step(X, y, repeats):
     print(f"per step: {len(y)} steps per epoch, median of {repeats} interleaved epochs, "
           f"CPU time of this thread\n")
     print(f"{'optimizer':9s} {'loop':18s} {'us/step':>8s} {'textbook / this':>16s}")
     for optimizer_name in ("sgd", "adam"):
-        variants = loops(optimizer_name, X, y)
+        variants = {}  # {name: (flush denormals, one epoch)}, each its own model, same weights
+        for name, script, flush in (("textbook", False, False), ("textbook + flush", False, True),
+                                    ("script", True, True)):  # script: hw1-q4.py's loop, fused
+            torch.manual_seed(0)
+            model = q4.MODELS["mlp"](**NETWORK)
+            optimizer = TEXTBOOK_OPTIMIZERS[optimizer_name](
+                model.parameters(), lr=LEARNING_RATE, **({"fused": True} if script else {}))
+            generator = torch.Generator().manual_seed(0)
+            variants[name] = (flush, functools.partial(
+                q4.train_epoch, model, optimizer, nn.CrossEntropyLoss(), X, y, 1, generator)
+                if script else functools.partial(textbook_epoch, model, optimizer, X, y))
         times = {name: [] for name in variants}
         for repeat in range(repeats + 1):  # alternating the order, to cancel drifts in load
             for name in list(variants)[::1 if repeat % 2 == 0 else -1]:
@@ -90,11 +83,7 @@ def whole_commands(data, optimizer_name, repeats, out):
                                 "-optimizer", optimizer_name],
             "hw1-q4.py mlp": ["hw1-q4.py", "mlp", "-epochs", "1", "-data", data,
                               "-optimizer", optimizer_name, "-output", out]}
-    runs = {name: [] for name in rows}
-    for repeat in range(repeats):
-        for name in list(rows)[::1 if repeat % 2 == 0 else -1]:
-            runs[name].append(time_command(rows[name]))
-    m = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
+    m = median_times(rows, repeats)
     for name, r in m.items():
         print(f"  {name:16s} wall {r['wall']:6.1f} s  user {r['user']:6.1f} s  system "
               f"{r['sys']:5.2f} s ({100 * r['sys'] / r['user']:4.1f}% of user)  "
