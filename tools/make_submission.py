@@ -1,12 +1,9 @@
 #!/usr/bin/env python
 """Build submission.zip: the report PDF, what a grader needs to run each script, and the tools
-that regenerate every number of the PDF.
+that regenerate every number of the PDF (CONTENTS). Warns while report/report.tex's group line is
+the placeholder.
 
     python tools/make_submission.py [--output submission.zip]
-
-Top level: the PDF, the three scripts, utils.py, the Fashion-MNIST builder, ames.npz, the
-environment files, tools/SUBMISSION_README.md as README.md; tools/: common.py, analyse_q2.py,
-analyse_q3.py, study_q4.py. Warns while report/report.tex's group line is the placeholder.
 """
 import errno
 import os
@@ -44,7 +41,7 @@ def check_folder(output):
 
 
 def build(output):
-    """Write the archive to `output` (checked first); returns `output`."""
+    """Write the archive to `output` (checked first)."""
     if os.path.isdir(output):
         raise utils.UserError(f"{output} is a folder; fix: name the archive, e.g. "
                               f"{os.path.join(output, 'submission.zip')}")
@@ -60,14 +57,14 @@ def build(output):
     with utils.atomic_file(output) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, path in CONTENTS.items():
             archive.write(os.path.join(ROOT, path), name)
-    return output
 
 
 def main(argv=None):
     parser = utils.parser(__doc__.split("\n\n")[0])
     parser.add_argument("--output", default=os.path.join(ROOT, "submission.zip"),
                         help="the archive to write")
-    output = build(parser.parse_args(argv).output)
+    output = parser.parse_args(argv).output
+    build(output)
     print(f"wrote {output}: {', '.join(CONTENTS)}")
 
 

@@ -3,16 +3,12 @@
 
     python tools/reproduce.py [--source DIR] [--seeds 42 43 44] [--force] [--bench] [--no-pdf]
 
-Stages: build Fashion-MNIST.npz (online, or from --source DIR) unless it exists; run every
-experiment of Q2, Q3 and Q4 into the committed results/ (its only writer: a plain run writes to
-runs/), reusing the records that exist (--force reruns them); the Q4 study (one worker per core,
-the Q2 and Q3 runs one after the other beside it) trains each configuration with each of
---seeds, its progress relayed to the screen; with --bench, the benchmarks alone
-(results/bench/); tools/make_report.py (the report's values and tables, the README's results);
-latexmk (the PDF). Each command's output goes to results/logs/ (a failed stage's last lines are
-printed too); the stage table is kept as results/reproduce.log, the transcript of a study that
-trained as results/q4/study-seeds=42-43-44.log (named by --seeds): the README quotes both. A
-run that trains nothing keeps both, the README and the PDF as they are.
+Stages: Fashion-MNIST.npz unless it exists; every Q2 and Q3 run into results/ one after the
+other, beside the Q4 study (one worker per core, its progress relayed), reusing existing records
+(--force reruns them); with --bench, the benchmarks; tools/make_report.py; latexmk. Logs go to
+results/logs/ (a failed stage's last lines are printed); the stage table to results/reproduce.log
+and a study that trained to results/q4/study-seeds=42-43-44.log. A run that trains nothing keeps
+both, the README and the PDF as they are.
 """
 import os
 import shutil
@@ -43,7 +39,7 @@ NUMPY_RUNS = [
       "-linear", "results/q2/linear_regression.json", "-output", "results/q2"]),
 ]
 Q4_OUTPUT = "results/q4"
-BENCHMARKS = [("bench q3", ["tools/bench_q3.py"]), ("bench q4", ["tools/bench_q4.py"])]
+PYTHON = sys.executable
 
 
 def at_root(path):
@@ -72,12 +68,11 @@ class Reproduction:
             for line in new.decode(errors="replace").splitlines():
                 print(f"{'':12s}q4 study: {line}", flush=True)
 
-    def launch(self, name, args, log_path=None):
+    def launch(self, name, argv, log_path=None, cwd=None):
         log_path = log_path or at_root(f"results/logs/{name.replace(' ', '_')}.log")
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         with open(log_path, "w") as log:
-            process = subprocess.Popen([sys.executable] + args, cwd=ROOT, stdout=log,
-                                       stderr=subprocess.STDOUT,
+            process = subprocess.Popen(argv, cwd=cwd or ROOT, stdout=log, stderr=subprocess.STDOUT,
                                        env=dict(os.environ, PYTHONUNBUFFERED="1"))
         return name, process, time.time(), log_path
 
@@ -100,8 +95,8 @@ class Reproduction:
                     self.say(f"    {line}")
         return code
 
-    def run(self, name, args, log_path=None):
-        return self.wait(self.launch(name, args, log_path))
+    def run(self, name, argv, log_path=None, cwd=None):
+        return self.wait(self.launch(name, argv, log_path, cwd))
 
     def table(self):
         self.say("\nstage                          seconds  status")
@@ -130,14 +125,14 @@ def main(argv=None):
 
     if not os.path.exists(at_root("Fashion-MNIST.npz")):
         source = ["--source", args.source] if args.source else []
-        if repro.run("data", ["download_fashion_mnist.py"] + source):
+        if repro.run("data", [PYTHON, "download_fashion_mnist.py"] + source):
             return 1
     if args.force:
         for record in [at_root(r) for _, r, _ in NUMPY_RUNS if os.path.exists(at_root(r))]:
             os.remove(record)
         shutil.rmtree(at_root(Q4_OUTPUT + "/runs"), ignore_errors=True)
 
-    study = repro.launch("q4 study", ["tools/study_q4.py", "-output", Q4_OUTPUT, "-seeds",
+    study = repro.launch("q4 study", [PYTHON, "tools/study_q4.py", "-output", Q4_OUTPUT, "-seeds",
                                       *map(str, args.seeds), "-workers", str(os.cpu_count() or 2)])
     repro.watched = study[3]
     repro.say(f"[{time.time() - repro.start:7.1f} s] q4 study: started")
@@ -147,7 +142,7 @@ def main(argv=None):
             repro.say(f"[{time.time() - repro.start:7.1f} s] {name}: record exists, reused")
         else:
             trained = True
-            repro.run(name, command)
+            repro.run(name, [PYTHON] + command)
     if repro.wait(study) == 0:
         with open(study[3]) as f:
             transcript = f.read()
@@ -157,29 +152,22 @@ def main(argv=None):
             utils.atomic_write_bytes(at_root(f"{Q4_OUTPUT}/study-seeds="
                                              f"{'-'.join(map(str, args.seeds))}.log"),
                                      transcript.encode())
-    if args.bench:
-        for name, command in BENCHMARKS:
-            repro.run(name, command, log_path=at_root(f"results/bench/{name.split()[1]}.txt"))
+    for q in ("q3", "q4") if args.bench else ():
+        repro.run(f"bench {q}", [PYTHON, f"tools/bench_{q}.py"], at_root(f"results/bench/{q}.txt"))
 
-    repro.run("report values", ["tools/make_report.py"])
+    repro.run("report values", [PYTHON, "tools/make_report.py"])
     if not trained and not repro.failures:
         print("everything was reused, nothing trained: results/reproduce.log, the README's timing "
               "row and report/report.pdf kept.\nTo retrain: --force, or an empty results/.")
         return 0
     if not args.no_pdf and not repro.failures:
-        started = time.time()
-        code = subprocess.call(["latexmk", "-pdf", "-interaction=nonstopmode", "-quiet",
-                                "report.tex"], cwd=at_root("report"),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        repro.stages.append(("pdf", time.time() - started, code))
-        repro.failures += code != 0
-        if code:
-            print("pdf: FAILED (latexmk); see report/report.log", flush=True)
+        repro.run("pdf", ["latexmk", "-pdf", "-interaction=nonstopmode", "-quiet", "report.tex"],
+                  cwd=at_root("report"))
     text = repro.table()
     if repro.failures:
         return 1
     utils.atomic_write_bytes(at_root("results/reproduce.log"), text.encode())
-    return repro.run("README timing row", ["tools/make_report.py"])
+    return repro.run("README timing row", [PYTHON, "tools/make_report.py"])
 
 
 if __name__ == "__main__":

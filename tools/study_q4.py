@@ -4,13 +4,11 @@
     python tools/study_q4.py [-seeds 42 43 44] [-workers 2] [-epochs 20] [-output runs/q4]
     python tools/study_q4.py -summary_only -output results/q4 [-runs DIR ...]
 
-Each configuration (CONFIGS) and seed without a record in OUTPUT/runs is one command, `python
-hw1-q4.py MODEL -flag value ... -seed S -output OUTPUT/runs` (-workers at a time, longest first;
-output in OUTPUT/logs/), so an interrupted study resumes. Then, from the records alone
-(-summary_only does only this) of the folders of -runs, one per CPU family (float32 rounding
-differs between families and per-example SGD amplifies it): OUTPUT/summary.json, .csv, .tex
-(the report's table) and {q4_1,q4_2,q4_3}-{loss,accuracy}.pdf. A record is found by its config
-(model, varied flags, others at their defaults), never its file name; verdicts follow RULE.
+Each configuration (CONFIGS) and seed without a record in OUTPUT/runs is one `python hw1-q4.py`
+run (-workers at a time, longest first, logs in OUTPUT/logs/), so a study resumes. Then, from the
+records of the -runs folders, one per CPU family (-summary_only does only this):
+OUTPUT/summary.{json,csv,tex} and {q4_1,q4_2,q4_3}-{loss,accuracy}.pdf. A record is found by
+its config, never its file name; verdicts follow RULE.
 """
 import concurrent.futures as futures
 import csv
@@ -57,23 +55,19 @@ def command(flags, seed, output, data):
     ] + ["-seed", str(seed), "-data", data, "-output", os.path.join(output, "runs")]
 
 
-def matches(config, flags, epochs, parser):
-    """Whether a record's config is that of the configuration `flags` run for `epochs`: every
-    key equal to the flag's or (unvaried) hw1-q4.py's default; the seed aside."""
-    want = {**flags, "epochs": epochs}
-    return all(config.get(k) == want.get(k, parser.get_default(k))
-               for k in (set(config) | set(want)) - {"seed"})
-
-
-def find_records(folder, seeds, epochs, parser):
-    """{(index in CONFIGS, seed): record} of the records listed in `folder`."""
-    found = {}
+def find_records(folder, seeds, epochs):
+    """{(index in CONFIGS, seed): record} of the records in `folder` whose config is that of a
+    configuration run for `epochs` (unvaried flags at hw1-q4.py's defaults)."""
+    parser, found = load_script("hw1-q4.py").build_parser(), {}
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         record = load_record(os.path.join(folder, name)) if name.endswith(".json") else None
         if not isinstance(record, dict) or record.get("seed") not in seeds:
             continue
+        config = record.get("config", {})
         for i, (_, _, flags) in enumerate(CONFIGS):
-            if matches(record.get("config", {}), flags, epochs, parser):
+            want = {**flags, "epochs": epochs}
+            if all(config.get(k) == want.get(k, parser.get_default(k))
+                   for k in (set(config) | set(want)) - {"seed"}):
                 if (i, record["seed"]) in found:
                     raise utils.UserError(f"{folder}: two records of {CONFIGS[i][1]}, seed "
                                           f"{record['seed']} (one is {name})")
@@ -90,14 +84,14 @@ def estimated_cost(flags):
 
 def run_study(seeds, epochs, workers, output, data):
     """Run every (configuration, seed) without a record, `workers` at a time."""
-    parser, runs = load_script("hw1-q4.py").build_parser(), os.path.join(output, "runs")
-    done = find_records(runs, seeds, epochs, parser)
+    runs = os.path.join(output, "runs")
+    done = find_records(runs, seeds, epochs)
     todo = [(i, seed) for seed in seeds for i in range(len(CONFIGS)) if (i, seed) not in done]
-    todo.sort(key=lambda job: estimated_cost(CONFIGS[job[0]][2]), reverse=True)
+    cost = {job: estimated_cost(CONFIGS[job[0]][2]) for job in todo}
+    todo.sort(key=cost.get, reverse=True)
     print(f"{len(todo)} runs to train, {len(done)} already done; {workers} workers", flush=True)
     os.makedirs(os.path.join(output, "logs"), exist_ok=True)
-    start, failures, cost_done, cost_left = time.perf_counter(), [], 0.0, sum(
-        estimated_cost(CONFIGS[i][2]) for i, _ in todo)
+    start, failures, cost_done = time.perf_counter(), [], 0.0
 
     def run(i, seed):
         flags = {**CONFIGS[i][2], "epochs": epochs}
@@ -115,16 +109,15 @@ def run_study(seeds, epochs, workers, output, data):
             elapsed = time.perf_counter() - start
             for job in finished:
                 (i, seed), (name, code) = pending.pop(job), job.result()
-                cost = estimated_cost(CONFIGS[i][2])
-                cost_done, cost_left = cost_done + cost, cost_left - cost
-                record = code == 0 and find_records(runs, [seed], epochs, parser).get((i, seed))
+                cost_done += cost[i, seed]
+                record = code == 0 and find_records(runs, [seed], epochs).get((i, seed))
                 failures += [] if record else [name]
                 print(f"[{elapsed:6.0f} s] {name}: " + (
                     f"valid {record['final']['dev_acc']}, test {record['final']['test_acc']}"
                     if record else f"FAILED (exit {code}; see {output}/logs/{name}.log)"),
                     flush=True)
-            left = (f"about {elapsed * cost_left / cost_done / 60:.0f} min left" if cost_done
-                    else "time left known after the first run")
+            left = (f"about {elapsed * (sum(cost.values()) / cost_done - 1) / 60:.0f} min left"
+                    if cost_done else "time left known after the first run")
             print(f"[{elapsed:6.0f} s] {len(todo) - len(pending)}/{len(todo)} runs done, "
                   f"{elapsed / 60:.1f} min elapsed, {left}", flush=True)
     finally:  # on Ctrl-C or an error: start nothing more (the running commands get Ctrl-C too)
@@ -156,8 +149,7 @@ def summarise(folders, seeds, epochs):
     final metric over all runs, verdict; families: per folder, seeds, spreads, verdict; change:
     the largest same-seed change between families; identical: every epoch's validation accuracy
     and the test accuracy equal, seed for seed; records: [(folder, seed, record)]."""
-    parser = load_script("hw1-q4.py").build_parser()
-    found = [find_records(folder, seeds, epochs, parser) for folder in folders]
+    found = [find_records(folder, seeds, epochs) for folder in folders]
     rows = []
     for i, (group, varied, flags) in enumerate(CONFIGS):
         records = [(folder, seed, f[i, seed]) for folder, f in zip(folders, found)
@@ -218,12 +210,6 @@ def latex_table(rows):
     return "\n".join(lines) + "\n"
 
 
-def mean_curves(records, metric):
-    """Per epoch, (mean, min, max) of `metric` over the records (runs that lasted all epochs)."""
-    columns = list(zip(*([row[metric] for row in r["epochs"]] for *_, r in records)))
-    return [sum(c) / len(c) for c in columns], [min(c) for c in columns], [max(c) for c in columns]
-
-
 def group_figures(rows, output):
     """Per group, the loss and accuracy figures of the best configuration (Q4.3: both depths):
     the mean over all its runs with a min-max band; training solid, validation dashed."""
@@ -245,8 +231,11 @@ def group_figures(rows, output):
             for colour, row in zip(("C0", "C1"), chosen):
                 prefix = f"{describe(row['varied'])}: " if group == "q4_3" else ""
                 for label, metric, line in curves:
-                    mean, low, high = mean_curves(row["records"], metric)
-                    series[prefix + label], bands[prefix + label] = mean, (low, high)
+                    # per epoch, over the runs: mean, with a min-max band
+                    columns = list(zip(*([e[metric] for e in r["epochs"]]
+                                         for *_, r in row["records"])))
+                    series[prefix + label] = [sum(c) / len(c) for c in columns]
+                    bands[prefix + label] = [min(c) for c in columns], [max(c) for c in columns]
                     styles[prefix + label] = {"color": colour, "linestyle": line}
             utils.plot(series, ylabel, os.path.join(output, f"{group}-{kind}.pdf"),
                        f"{title}: {ylabel.split(' (')[0].lower()}\n{runs}", bands=bands,

@@ -1,12 +1,9 @@
 #!/usr/bin/env python
-"""Q3 the way a typical student writes it: the yardstick of tools/bench_q3.py.
+"""Q3 the way a typical student writes it, after the homework's skeleton: the yardstick of
+tools/bench_q3.py. Seeded shuffle, one epoch of per-example SGD (learning rate 0.001) with fresh
+arrays every step (np.outer, `W -= lr * grad`), then the train, dev and test accuracies.
 
     python tools/textbook_q3.py mlp [-data FILE]    # or perceptron, logistic_regression
-
-Like the homework's skeleton: load the data (utils.load_classification_data, as hw1-q3.py),
-shuffle the training set with a seeded permutation, one epoch of per-example SGD (learning rate
-0.001), then the train, dev and test accuracies.
-Fresh arrays every step: np.outer for each gradient, `W -= lr * grad`.
 """
 import numpy as np
 
