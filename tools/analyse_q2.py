@@ -85,13 +85,10 @@ def main(argv=None):
     parser.add_argument("-data", default=utils.AMES_PATH, help="the Ames .npz")
     parser.add_argument("-output", default=runs, help="folder for analysis.json and figures")
     opt = parser.parse_args(argv)
-    for path, flag, command in ((opt.study, "study", "python hw1-q2.py nn -seeds 10"),
-                                (opt.linear, "linear", "python hw1-q2.py linear_regression")):
-        if not os.path.exists(path):
-            raise utils.UserError(f"{path} not found; fix: run {command} first, or pass "
-                                  f"-{flag} FILE")
+    study = load_record(opt.study, "run python hw1-q2.py nn -seeds 10 first, or pass -study FILE")
+    linear = load_record(opt.linear, "run python hw1-q2.py linear_regression first, or pass "
+                         "-linear FILE")
     utils.check_output_folder(opt.output)
-    study, linear = load_record(opt.study), load_record(opt.linear)
     data = utils.load_regression_data(bias=True, path=opt.data)
     (X_train, _), (X_test, y_test) = data["train"], data["test"]
     # (n_test,): the norm of each test house's excess over the training per-feature range

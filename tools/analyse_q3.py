@@ -46,13 +46,10 @@ def main(argv=None):
     parser.add_argument("-output", default=runs, help="folder for analysis.json and the figure")
     opt = parser.parse_args(argv)
     paths = {model: os.path.join(opt.records, model + ".json") for model in MODELS}
-    for model, path in paths.items():
-        if not os.path.exists(path):
-            raise utils.UserError(f"{path} not found; fix: run python hw1-q3.py {model} first, "
-                                  "or pass -records FOLDER")
+    records = {model: load_record(path, f"run python hw1-q3.py {model} first, or pass -records "
+                                        "FOLDER") for model, path in paths.items()}
     utils.check_output_folder(opt.output)
-    print(f"reading {', '.join(paths.values())} and {opt.data}", flush=True)
-    records = {model: load_record(path) for model, path in paths.items()}
+    print(f"read {', '.join(paths.values())}; reading {opt.data}", flush=True)
     rows, config = records["mlp"]["epochs"], records["mlp"]["config"]
 
     # As hw1-q3.py: seed, load, build; loading draws no random number.

@@ -114,8 +114,7 @@ def main():
     opt = parser.parse_args()
     data = os.path.abspath(opt.data)
     if not os.path.isfile(data):
-        raise utils.UserError(f"{data} not found; fix: python download_fashion_mnist.py, or "
-                              "pass -data FILE")
+        raise utils.UserError(f"{data} not found; fix: {utils.FASHION_FIX}")
     # The commands first, while this process is small (its peak memory is a child's at fork).
     if opt.models:
         commands(opt.models, opt.repeats, data)

@@ -24,7 +24,10 @@ def load_script(path):
     return sys.modules[name]
 
 
-def load_record(path):
+def load_record(path, fix="rerun the run that writes it"):
+    """A run's JSON record; a one-line error naming `fix` if the file is missing."""
+    if not os.path.exists(path):
+        raise SystemExit(f"error: {path} not found; fix: {fix}")
     with open(path) as f:
         return json.load(f)
 

@@ -5,10 +5,8 @@ the placeholder.
 
     python tools/make_submission.py [--output submission.zip]
 """
-import errno
 import os
 import sys
-import tempfile
 import zipfile
 
 from common import ROOT  # first: puts the project folder on sys.path
@@ -23,29 +21,12 @@ CONTENTS = {"report.pdf": "report/report.pdf", "README.md": "tools/SUBMISSION_RE
 PLACEHOLDER = "ist1xxxxx"  # in report/report.tex's \group line until it is filled in
 
 
-def check_folder(output):
-    """A UserError naming the problem unless a file can be created beside `output`."""
-    folder = os.path.dirname(os.path.abspath(output))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        os.remove(tempfile.mkstemp(dir=folder)[1])
-    except OSError as exc:
-        parent = folder
-        while not os.path.exists(parent):
-            parent = os.path.dirname(parent)
-        reason = (f"{parent} is a file, not a folder" if not os.path.isdir(parent)
-                  else f"{folder} does not accept new files" if exc.errno == errno.ENOENT
-                  else f"{folder}: {exc.strerror.lower()}")
-        raise utils.UserError(f"cannot write {output} ({reason}); fix: pass --output with a "
-                              "writable folder") from None
-
-
 def build(output):
     """Write the archive to `output` (checked first)."""
     if os.path.isdir(output):
         raise utils.UserError(f"{output} is a folder; fix: name the archive, e.g. "
                               f"{os.path.join(output, 'submission.zip')}")
-    check_folder(output)
+    utils.check_output_folder(os.path.dirname(os.path.abspath(output)))
     missing = [p for p in CONTENTS.values() if not os.path.isfile(os.path.join(ROOT, p))]
     if missing:
         raise utils.UserError(f"missing {', '.join(missing)}; fix: python tools/reproduce.py "

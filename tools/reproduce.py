@@ -22,22 +22,17 @@ import utils
 ROOT = common.ROOT  # every path below is relative to it (a test may point it elsewhere)
 # (name, the record that marks it done, command); one after the other, beside the Q4 study.
 NUMPY_RUNS = [
-    ("q3 mlp", "results/q3/mlp.json", ["hw1-q3.py", "mlp", "-output", "results/q3"]),
-    ("q3 logistic_regression", "results/q3/logistic_regression.json",
-     ["hw1-q3.py", "logistic_regression", "-output", "results/q3"]),
-    ("q3 perceptron", "results/q3/perceptron.json",
-     ["hw1-q3.py", "perceptron", "-output", "results/q3"]),
+    *[(f"q3 {model}", f"results/q3/{model}.json", ["hw1-q3.py", model, "-output", "results/q3"])
+      for model in ("mlp", "logistic_regression", "perceptron")],
     ("q3 analysis", "results/q3/analysis.json",
      ["tools/analyse_q3.py", "-records", "results/q3", "-output", "results/q3"]),
-    ("q2 linear_regression", "results/q2/linear_regression.json",
-     ["hw1-q2.py", "linear_regression", "-output", "results/q2"]),
-    ("q2 nn", "results/q2/nn.json", ["hw1-q2.py", "nn", "-output", "results/q2"]),
+    *[(f"q2 {model}", f"results/q2/{model}.json", ["hw1-q2.py", model, "-output", "results/q2"])
+      for model in ("linear_regression", "nn")],
     ("q2 nn seeds", "results/q2/nn-seeds=10.json",
      ["hw1-q2.py", "nn", "-seeds", "10", "-output", "results/q2"]),
     ("q2 analysis", "results/q2/analysis.json",
      ["tools/analyse_q2.py", "-study", "results/q2/nn-seeds=10.json",
-      "-linear", "results/q2/linear_regression.json", "-output", "results/q2"]),
-]
+      "-linear", "results/q2/linear_regression.json", "-output", "results/q2"])]
 Q4_OUTPUT = "results/q4"
 PYTHON = sys.executable
 
@@ -60,13 +55,11 @@ class Reproduction:
 
     def relay(self):
         if self.watched and os.path.exists(self.watched):
-            with open(self.watched, "rb") as f:
-                f.seek(self.relayed)
-                new = f.read()
-            new = new[:new.rfind(b"\n") + 1]  # whole lines only
-            self.relayed += len(new)
-            for line in new.decode(errors="replace").splitlines():
+            with open(self.watched, errors="replace") as f:
+                lines = f.read().split("\n")[:-1]  # whole lines only
+            for line in lines[self.relayed:]:
                 print(f"{'':12s}q4 study: {line}", flush=True)
+            self.relayed = len(lines)
 
     def launch(self, name, argv, log_path=None, cwd=None):
         log_path = log_path or at_root(f"results/logs/{name.replace(' ', '_')}.log")
