@@ -111,11 +111,12 @@ def test_study_prints_progress_at_least_once_a_minute_and_resumes(tmp_path, monk
     no estimate of what is left; a second study retraining runs whose record exists."""
     monkeypatch.setattr(study, "CONFIGS", LR[:2])
     fake = ("import json, os, sys; a = sys.argv; out = a[a.index('-output') + 1]; "
-            "os.makedirs(out, exist_ok=True); json.dump({'config': %r, 'seed': %d, 'epochs': "
-            "[], 'final': {'dev_acc': 0.5, 'test_acc': 0.5}}, open(out + '/r%d.json', 'w'))")
+            "os.makedirs(out, exist_ok=True); f = open(out + '/r%d', 'w'); json.dump({'config': "
+            "%r, 'seed': %d, 'epochs': [], 'final': {'dev_acc': 0.5, 'test_acc': 0.5}}, f); "
+            "f.close(); os.replace(f.name, f.name + '.json')")  # whole, as hw1-q4.py saves
     monkeypatch.setattr(study, "command", lambda flags, seed, output, data: [
-        sys.executable, "-c", fake % ({**config(flags["learning_rate"]), "seed": seed}, seed,
-                                      hash((flags["learning_rate"], seed)) % 10**6),
+        sys.executable, "-c", fake % (hash((flags["learning_rate"], seed)) % 10**6,
+                                      {**config(flags["learning_rate"]), "seed": seed}, seed),
         "-output", os.path.join(output, "runs")])
     timeouts, wait = [], study.futures.wait
     monkeypatch.setattr(study.futures, "wait", lambda jobs, timeout=None, **kw: (
