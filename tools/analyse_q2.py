@@ -98,9 +98,9 @@ def main(argv=None):
 
     print("retraining the linear SGD run", flush=True)
     story = linear_story(linear, data, order)
-    ok = [run for run in study["runs"] if run["status"] == "ok"]
     median = study["summary"]["test_rmse"]["median"]
-    bad = [run for run in ok if run["final"]["test_rmse"] > 2 * median]
+    bad = [run for run in study["runs"]
+           if run["status"] == "ok" and run["final"]["test_rmse"] > 2 * median]
     networks = {}  # seed: where its test error lies
     for run in bad:
         print(f"retraining network seed {run['seed']}", flush=True)
