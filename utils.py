@@ -207,10 +207,10 @@ def check_output_folder(folder):
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        reason = exc.strerror or str(exc)
+        reason = (exc.strerror or str(exc)).lower()
         if os.path.exists(path) and not os.path.isdir(path):
             reason = f"{path} is a file, not a folder"
-        raise UserError(f"cannot write to the output folder {folder} ({reason.lower()}); "
+        raise UserError(f"cannot write to the output folder {folder} ({reason}); "
                         "fix: pass a writable folder with -output") from None
     finally:
         for made in created:
