@@ -3,7 +3,8 @@
 
     python tools/make_report.py [--check]
 
-Reads results/q2/*.json, results/q3/*.json and results/q4/runs/*.json (nothing is trained) and
+Reads results/q2/*.json, results/q3/*.json and the Q4 records of both CPU families,
+results/q4/runs/ and results/q4/second-cpu/runs/ (nothing is trained), and
 writes report/generated/values.tex (one \\val{key} per number the report quotes),
 report/generated/q4_table.tex and README.md's two generated blocks (results, CPU families). With
 --check it writes nothing and exits 1 if any of those files differs from what it would write.
@@ -152,9 +153,10 @@ def in_words(items):
 
 
 def vs(d, o):
-    """A final validation accuracy spread against another by the rule: a tie when they overlap."""
-    overlap = d["max"] >= o["min"] and o["max"] >= d["min"]
-    return "a tie" if overlap else "above" if d["mean"] > o["mean"] else "below"
+    """The study's rule between two validation accuracy spreads, in prose: "a tie", "above" or
+    "below"."""
+    verdict = study.versus(d, o)
+    return "a tie" if verdict == "tie" else verdict
 
 
 def q4_values():

@@ -127,15 +127,21 @@ def run_study(seeds, epochs, workers, output, data):
         raise utils.UserError(f"{len(failures)} runs failed: {', '.join(failures)}")
 
 
+def versus(d, o):
+    """RULE between two spreads of final validation accuracy: "tie" when their min-max ranges
+    overlap, otherwise "above" or "below" by mean."""
+    if d["max"] >= o["min"] and o["max"] >= d["min"]:
+        return "tie"
+    return "above" if d["mean"] > o["mean"] else "below"
+
+
 def judge(rows):
     """Set row["verdict"] (best, tie or below) within each group by RULE, from row["dev_acc"]."""
     for group in GROUPS:
         members = [row for row in rows if row["group"] == group and row["dev_acc"]]
         best = max(members, key=lambda row: row["dev_acc"]["mean"], default=None)
         for row in members:
-            d, b = row["dev_acc"], best["dev_acc"]  # a tie: the two ranges overlap
-            row["verdict"] = ("best" if row is best else "tie" if d["max"] >= b["min"]
-                              and b["max"] >= d["min"] else "below")
+            row["verdict"] = "best" if row is best else versus(row["dev_acc"], best["dev_acc"])
 
 
 def stats(records):
