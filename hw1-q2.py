@@ -1,21 +1,22 @@
 #!/usr/bin/env python
-"""Question 2: regression of Ames house prices (log of the sale price) with numpy only.
+"""Question 2: regression of Ames house prices (the log of the sale price) with numpy only.
 
-    python hw1-q2.py linear_regression     # Q2.2(a): SGD and the least-squares solution
+    python hw1-q2.py linear_regression     # Q2.2(a): SGD against the least-squares solution
     python hw1-q2.py nn                    # Q2.2(b): a network with one hidden ReLU layer
-    python hw1-q2.py nn -seeds 10          # an extra: seeds 42..51, every seed's curves
+    python hw1-q2.py nn -seeds 10          # the network over seeds 42..51
 
-Both models read the course's features with a column of ones appended as the last feature (the
-linear model's bias, as in the course's skeleton; for the network it is a redundant input).
-Loss per example: L = 0.5 * (y_hat - y)^2, so dL/dy_hat = y_hat - y. Training is per-example
-SGD over the training set, shuffled afresh every epoch. The metric is the root mean squared
-error (RMSE) of the log sale price. Records and figures go to runs/q2/ unless -output is given.
+As in the course's skeleton, the linear model reads its bias as the weight of a last column of
+ones; the network has bias vectors of its own and reads the features alone. The loss of one
+example is L = 0.5 * (y_hat - y)^2, so dL/dy_hat = y_hat - y. Training is per-example SGD over
+the training houses, shuffled afresh every epoch; the metric is the root mean squared error
+(RMSE). A run writes its record and figures to runs/q2/ (-output).
 """
+import argparse
 import math
-import time
 
-import utils  # first: Ctrl-C while numpy loads ends with one line
 import numpy as np
+
+import utils
 
 
 def rmse(y_hat, y):
@@ -28,33 +29,37 @@ def solve_analytically(X, y):
 
     X^T X is singular on the Ames data (rank 245 of 349 columns: each one-hot group sums to the
     ones column, and some categories never occur in the training half), so the normal equations
-    X^T X w = X^T y have infinitely many solutions. We take the one of least norm (the
-    pseudo-inverse solution, computed stably by np.linalg.lstsq): it is the one SGD approaches.
-    SGD starts from w = 0 and every step adds a multiple of a training row, so its weights stay
-    in the row space of X, where the minimum-norm solution is the only least-squares solution.
+    have infinitely many solutions. We take the one of least norm (the pseudo-inverse solution,
+    computed stably by lstsq). SGD from w = 0 adds a multiple of a training row at every step,
+    so its weights stay in the row space of X, where that is the only least-squares solution.
     """
     w, _residuals, _rank, _singular_values = np.linalg.lstsq(X, y, rcond=None)
     return w
 
 
+def distance(analytic_solution, model_params):
+    """Euclidean distance between the least-squares weights and the model's, both (d,)."""
+    return float(np.linalg.norm(analytic_solution - model_params))
+
+
 class RegressionModel:
     """What both models share: an epoch of per-example SGD, and the RMSE."""
 
-    def train_epoch(self, X, y, learning_rate):
-        """One SGD step per example of X (n, d), y (n,), in the given order.
+    def update_weights(self, x_i, y_i, learning_rate):  # the assignment's name for it
+        return self.update_weight(x_i, y_i, learning_rate)
 
-        Raises utils.Diverged at the first example whose loss is not finite (numpy's overflow
-        warnings are silenced: this is the report).
-        """
+    def train_epoch(self, X, y, learning_rate=0.001):
+        """One SGD step per example of X (n, d), y (n,), in that order."""
+        # Diverging weights overflow; the run notices at the end of the epoch (a metric is not
+        # finite), so numpy's warnings would only say it again.
         with np.errstate(over="ignore", invalid="ignore"):
-            for step, (x_i, y_i) in enumerate(zip(X, y), start=1):
-                loss = self.update_weight(x_i, y_i, learning_rate)
-                if not math.isfinite(loss):
-                    raise utils.Diverged(f"the loss is {loss}", step=step)
+            for x_i, y_i in zip(X, y):
+                self.update_weight(x_i, y_i, learning_rate)
 
     def evaluate(self, X, y):
         """RMSE of the predictions for X (n, d) against y (n,)."""
-        return rmse(self.predict(X), y)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return rmse(self.predict(X), y)
 
 
 class LinearRegression(RegressionModel):
@@ -65,9 +70,8 @@ class LinearRegression(RegressionModel):
 
     def update_weight(self, x_i, y_i, learning_rate):
         """One SGD step on L = 0.5 * (w . x_i - y_i)^2 for x_i (d,), scalar y_i; returns L."""
-        y_hat = self.w @ x_i
-        error = y_hat - y_i
-        grad_w = error * x_i  # dL/dw (d,)
+        error = self.w @ x_i - y_i  # dL/dy_hat
+        grad_w = error * x_i        # (d,)
         self.w -= learning_rate * grad_w
         return 0.5 * error ** 2
 
@@ -95,16 +99,14 @@ class NeuralRegression(RegressionModel):
     def update_weight(self, x_i, y_i, learning_rate):
         """One SGD step on L = 0.5 * (y_hat - y_i)^2 for x_i (d,), scalar y_i; returns L."""
         y_hat, (z1, h) = self.forward(x_i)
-        error = y_hat - y_i           # dL/dy_hat
-        # Backward (every gradient uses the weights before this step's update).
-        grad_w2 = error * h                     # (h,)
+        error = y_hat - y_i                      # dL/dy_hat
+        # Backward: every gradient uses the weights before this step's update.
+        grad_w2 = error * h                      # (h,)
         grad_b2 = error
-        grad_z1 = error * self.w2 * (z1 > 0)    # (h,); relu'(z) = 1[z > 0]
-        grad_W1 = np.outer(grad_z1, x_i)        # (h, d)
-        grad_b1 = grad_z1                       # (h,)
-        # Update: param <- param - learning_rate * grad. The (h, d) gradient is scaled in place,
-        # so a step holds one array of that size, not two.
-        grad_W1 *= learning_rate
+        grad_z1 = error * self.w2 * (z1 > 0)     # (h,); relu'(z) = 1[z > 0]
+        grad_W1 = np.outer(grad_z1, x_i)         # (h, d)
+        grad_b1 = grad_z1                        # (h,)
+        grad_W1 *= learning_rate  # scaled in place: one (h, d) temporary per step, not two
         self.W1 -= grad_W1
         self.b1 -= learning_rate * grad_b1
         self.w2 -= learning_rate * grad_w2
@@ -116,22 +118,25 @@ class NeuralRegression(RegressionModel):
         return self.forward(X)[0]
 
 
-MODELS = {"linear_regression": LinearRegression, "nn": NeuralRegression}
+# The model argument -> (the flags its run uses besides -epochs, -learning_rate and -seed,
+# how to build it from the flags and the number of features).
+MODELS = {
+    "linear_regression": ([], lambda opt, n_features: LinearRegression(n_features)),
+    "nn": (["hidden_size"], lambda opt, n_features: NeuralRegression(n_features, opt.hidden_size)),
+}
 
-
-# ---------------------------------------------------------------------------------------------
-# The command line: one run, or a seed study (-seeds N).
 
 def build_parser():
-    parser = utils.parser("Question 2: Ames house prices, numpy only.")
-    parser.add_argument("model", choices=MODELS, help="the model to train")
-    parser.add_argument("-epochs", type=utils.EPOCHS, default=150, help="passes over the data")
-    parser.add_argument("-learning_rate", type=utils.LEARNING_RATE, default=0.001,
-                        help="SGD step")
-    parser.add_argument("-hidden_size", type=utils.HIDDEN_SIZE, default=150,
-                        help="hidden units of the network (nn only)")
+    parser = argparse.ArgumentParser(description="Question 2: Ames house prices, numpy only.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("model", choices=MODELS)
+    parser.add_argument("-epochs", type=utils.number(int, 1, 10_000), default=150)
+    parser.add_argument("-learning_rate", type=utils.number(float, 0, 10, low_open=True),
+                        default=0.001)
+    parser.add_argument("-hidden_size", type=utils.number(int, 1, 10_000), default=150,
+                        help="hidden units of the network (nn)")
     parser.add_argument("-seeds", type=utils.number(int, 1, 1000), default=1,
-                        help="N > 1: a seed study over seeds seed .. seed + N - 1")
+                        help="N > 1: train with each of the seeds seed .. seed + N - 1")
     utils.add_run_flags(parser, data=utils.AMES_PATH, question="q2")
     return parser
 
@@ -139,80 +144,58 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     opt = parser.parse_args(argv)
-    config = {"model": opt.model, "epochs": opt.epochs, "learning_rate": opt.learning_rate,
-              **({"hidden_size": opt.hidden_size} if opt.model == "nn" else {}),
-              "seed": opt.seed, **({"seeds": opt.seeds} if opt.seeds > 1 else {})}
-    utils.require("matplotlib")  # for the figures, checked before the work
+    if opt.seed + opt.seeds - 1 > utils.MAX_SEED:
+        parser.error(f"-seed {opt.seed} -seeds {opt.seeds} ends past the last seed, {utils.MAX_SEED}")
+    flags, build_model = MODELS[opt.model]
+    config = utils.run_config(opt, parser, ["model", "epochs", "learning_rate", *flags, "seed",
+                                            *(["seeds"] if opt.seeds > 1 else [])])
     utils.check_output_folder(opt.output)
-    data = utils.load_regression_data(bias=True, path=opt.data)
-    (X_train, y_train), (X_test, y_test) = data.values()
-    metric_names = ["train_rmse", "test_rmse"]
-    if opt.model == "linear_regression":
-        w_analytic = solve_analytically(X_train, y_train)
-        metric_names.append("distance")  # ||w - w_analytic|| after each epoch
+    data = utils.load_regression_data(bias=opt.model != "nn", path=opt.data)  # as the skeleton
+    (train_X, train_y), (test_X, test_y) = data["train"], data["test"]
+    w_analytic = solve_analytically(train_X, train_y) if opt.model == "linear_regression" else None
 
     runs = []
     for seed in range(opt.seed, opt.seed + opt.seeds):
         utils.configure_seed(seed)  # the initial weights and every epoch's order
-        if opt.model == "linear_regression":
-            model = LinearRegression(n_features=X_train.shape[1])
-        else:
-            model = NeuralRegression(n_features=X_train.shape[1], hidden_size=opt.hidden_size)
-        history, diverged, start = [], None, time.perf_counter()
+        model = build_model(opt, train_X.shape[1])
+        log = utils.Log(opt.epochs, prefix=f"seed {seed} | " if opt.seeds > 1 else "")
         for epoch in range(1, opt.epochs + 1):
-            epoch_start = time.perf_counter()
-            order = np.random.permutation(len(y_train))
-            try:
-                model.train_epoch(X_train[order], y_train[order], opt.learning_rate)
-            except utils.Diverged as exc:
-                diverged = {"epoch": epoch, "step": exc.step, "message": exc.message}
-                print(("" if opt.seeds == 1 else f"seed {seed} | ")
-                      + f"diverged at epoch {epoch}, example {exc.step}: {exc.message}")
+            order = np.random.permutation(len(train_y))
+            model.train_epoch(train_X[order], train_y[order], learning_rate=opt.learning_rate)
+            metrics = {"train_rmse": model.evaluate(train_X, train_y),
+                       "test_rmse": model.evaluate(test_X, test_y)}
+            if w_analytic is not None:
+                metrics["distance"] = distance(w_analytic, model.w)
+            if log.epoch(epoch, metrics):
                 break
-            with np.errstate(over="ignore", invalid="ignore"):
-                metrics = {"train_rmse": model.evaluate(X_train, y_train),
-                           "test_rmse": model.evaluate(X_test, y_test)}
-            if opt.model == "linear_regression":
-                metrics["distance"] = float(np.linalg.norm(model.w - w_analytic))
-            epoch_seconds = time.perf_counter() - epoch_start
-            history.append({"epoch": epoch, **metrics, "seconds": epoch_seconds})
-            print(("" if opt.seeds == 1 else f"seed {seed} | ")
-                  + utils.epoch_line(epoch, opt.epochs, metrics, epoch_seconds), flush=True)
-            if utils.not_finite(metrics):
-                diverged = {"epoch": epoch, "step": None,
-                            "message": f"{', '.join(utils.not_finite(metrics))} not finite"}
-                break
-        final = {k: (None if diverged else history[-1][k]) for k in metric_names}
-        if opt.model == "linear_regression":
-            final["analytic_train_rmse"] = rmse(X_train @ w_analytic, y_train)
-            final["analytic_test_rmse"] = rmse(X_test @ w_analytic, y_test)
-        runs.append({"seed": seed, "epochs": history, "final": final,
-                     "seconds": time.perf_counter() - start,
-                     "status": "diverged" if diverged else "ok", "diverged_at": diverged})
+        final = {k: log.epochs[-1][k] for k in metrics} if log.epochs else {}
+        if w_analytic is not None:
+            final.update(analytic_train_rmse=rmse(train_X @ w_analytic, train_y),
+                         analytic_test_rmse=rmse(test_X @ w_analytic, test_y))
+        runs.append({"seed": seed, **log.record(final)})
 
-    name = utils.run_name(config, parser)
-    if opt.seeds == 1:
-        record = {"question": "q2", "config": config, **runs[0]}
-        figures = run_figures(record)
-    else:
-        record = {"question": "q2", "config": config, "seeds": [r["seed"] for r in runs],
-                  "runs": runs, "summary": seed_summary(runs),
-                  "seconds": sum(r["seconds"] for r in runs)}
-        figures = seed_figures(record)
-    path = utils.save_run(opt.output, name, record, figures, opt.show)
-    final = runs[0]["final"] if opt.seeds == 1 else {
-        f"{split}_rmse_median": record["summary"][f"{split}_rmse"]["median"]
-        for split in ("train", "test") if record["summary"]["n_ok"]}
-    print(utils.final_line(final, record["seconds"], path))
+    record, figures = make_record(config, runs)
+    path = utils.save_run(opt.output, utils.run_name(config, parser), record, figures, opt.show)
+    print(utils.final_line(record.get("final", {}), record["seconds"], path))
     return 0
 
 
 # ---------------------------------------------------------------------------------------------
 # What a run saves besides its per-epoch metrics: the spread over seeds, the figures.
 
+def make_record(config, runs):
+    """The record of one run, or of a seed study (its runs and their spread), and its figures."""
+    if len(runs) == 1:
+        return {"question": "q2", "config": config, **runs[0]}, run_figures(runs[0], config)
+    record = {"question": "q2", "config": config, "seeds": [run["seed"] for run in runs],
+              "runs": runs, "summary": seed_summary(runs),
+              "seconds": sum(run["seconds"] for run in runs)}
+    return record, seed_figures(record)
+
+
 def seed_summary(runs):
-    """How many seeds ran and did not diverge, and the spread of their final RMSEs (None when
-    every seed diverged)."""
+    """How many seeds ran and how many did not diverge, and the spread of their final RMSEs
+    (None when every seed diverged)."""
     ok = [run for run in runs if run["status"] == "ok"]
     return {"n_seeds": len(runs), "n_ok": len(ok),
             **{f"{split}_rmse": utils.spread([run["final"][f"{split}_rmse"] for run in ok])
@@ -225,19 +208,19 @@ def rmse_curves(run, prefix=""):
             for split in ("train", "test")}
 
 
-def run_figures(record):
-    """One run's figures: RMSE per epoch (and, for the linear model, the least-squares RMSEs
-    and the distance to the least-squares weights)."""
-    where, ylabel = f"seed {record['seed']}: train and test RMSE", "RMSE (log sale price)"
-    if record["config"]["model"] != "linear_regression":
-        return [("rmse", rmse_curves(record), ylabel, f"Q2.2(b) network, {where}")]
-    curves, n_epochs = rmse_curves(record, "SGD, "), len(record["epochs"])
+def run_figures(run, config):
+    """One run's figures: RMSE per epoch and, for the linear model, the least-squares RMSEs and
+    the distance to the least-squares weights."""
+    where, ylabel = f"seed {run['seed']}: train and test RMSE", "RMSE (log sale price)"
+    if config["model"] == "nn" or not run["epochs"]:
+        return [("rmse", rmse_curves(run), ylabel, f"Q2.2(b) network, {where}")]
+    curves, n_epochs = rmse_curves(run, "SGD, "), len(run["epochs"])
     for split in ("train", "test"):  # the least-squares solution as reference lines
-        curves[f"least squares, {split}"] = [record["final"][f"analytic_{split}_rmse"]] * n_epochs
+        curves[f"least squares, {split}"] = [run["final"][f"analytic_{split}_rmse"]] * n_epochs
     return [("rmse", curves, ylabel, f"Q2.2(a) linear regression, {where}"),
-            ("distance", {"SGD": [row["distance"] for row in record["epochs"]]},
+            ("distance", {"SGD": [row["distance"] for row in run["epochs"]]},
              "Distance ||w - w_LS|| (weights)",
-             f"Q2.2(a) seed {record['seed']}: distance to the least-squares solution")]
+             f"Q2.2(a) seed {run['seed']}: distance to the least-squares solution")]
 
 
 def seed_figures(record):
@@ -246,7 +229,7 @@ def seed_figures(record):
     label = f"{record['config']['model']}, seeds {seeds[0]}-{seeds[-1]}"
     return [(split, {f"seed {run['seed']}": rmse_curves(run)[split] for run in record["runs"]},
              f"{split.capitalize()} RMSE (log sale price)",
-             f"Q2.2(b) extra: {label}, {split} RMSE of every seed", {"logy": True})
+             f"Q2.2(b): {label}, {split} RMSE of every seed", {"logy": True})
             for split in ("train", "test")]
 
 

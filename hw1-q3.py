@@ -3,18 +3,19 @@
 
     python hw1-q3.py perceptron             # Q3.1(a)
     python hw1-q3.py logistic_regression    # Q3.1(b)
-    python hw1-q3.py mlp                    # Q3.2(b): 1 hidden layer of 200 ReLU units
+    python hw1-q3.py mlp                    # Q3.2(b): one hidden layer of 200 ReLU units
 
 Every model learns from one example at a time, visiting the 50,000 training images once per
 epoch in a fresh random order (SGD with learning rate 0.001 for logistic regression and the
-MLP). The linear models read the bias as an extra input feature (a last column of ones); the
-MLP has explicit bias vectors. A run writes its record and figures to runs/q3/ (-output).
+MLP). As in the course's skeleton, the linear models read the bias as a last input feature of
+ones; the MLP has bias vectors. A run writes its record and figures to runs/q3/ (-output).
 """
+import argparse
 import math
-import time
 
-import utils  # first: Ctrl-C while numpy loads ends with one line
 import numpy as np
+
+import utils
 
 N_CLASSES = 10
 
@@ -38,8 +39,8 @@ def cross_entropy(logits, y):
 class Model:
     """What the models share: predictions, accuracy and an epoch of per-example updates.
 
-    A model defines scores(X) and update_weight(x_i, y_i[, learning_rate]), which returns the
-    example's loss before the update (the perceptron takes no learning rate).
+    A model defines scores(X) and update_weight(x_i, y_i, learning_rate), which returns the
+    example's loss before the update.
     """
     def predict(self, X):
         """X (n, d) -> the highest-scoring class of each row, (n,)."""
@@ -49,29 +50,18 @@ class Model:
         """Accuracy of the predictions for X (n, d) against the gold classes y (n,)."""
         return float((self.predict(X) == y).mean())
 
-    def update_weights(self, x_i, y_i, *learning_rate):  # the name the assignment text uses
-        return self.update_weight(x_i, y_i, *learning_rate)
+    def update_weights(self, x_i, y_i, learning_rate=0.001):  # the assignment's name for it
+        return self.update_weight(x_i, y_i, learning_rate)
 
-    def train_epoch(self, X, y, learning_rate=None):
-        """One update_weight per example of X (n, d), y (n,), in that order, with the SGD
-        learning rate (None for the perceptron, which has none).
-
-        Returns the mean of the examples' losses, each taken just before its own update.
-        Raises utils.Diverged at the first non-finite loss.
-        """
+    def train_epoch(self, X, y, learning_rate=0.001):
+        """One update_weight per example of X (n, d), y (n,), in that order. Returns the mean
+        of the examples' losses, each taken just before its own update."""
         total = 0.0
-        examples = utils.progress(zip(X, y.tolist()), desc="train", total=len(y))
-        # Overflowing weights show up as a non-finite loss below; numpy's warnings would
-        # only say it again.
+        # Diverging weights overflow; the run notices at the end of the epoch (the loss is not
+        # finite), so numpy's warnings would only say it again.
         with np.errstate(over="ignore", invalid="ignore"):
-            for step, (x_i, y_i) in enumerate(examples, start=1):
-                if learning_rate is None:  # the perceptron
-                    loss = self.update_weight(x_i, y_i)
-                else:
-                    loss = self.update_weight(x_i, y_i, learning_rate)
-                if not math.isfinite(loss):
-                    raise utils.Diverged(f"training loss is {loss}", step=step)
-                total += loss
+            for x_i, y_i in utils.progress(zip(X, y.tolist()), total=len(y)):
+                total += self.update_weight(x_i, y_i, learning_rate)
         return total / len(y)
 
 
@@ -87,8 +77,9 @@ class LinearModel(Model):
 
 
 class Perceptron(LinearModel):
-    def update_weight(self, x_i, y_i):
-        """One perceptron step on x_i (n_features,) of gold class y_i (no learning rate).
+    def update_weight(self, x_i, y_i, learning_rate=None):
+        """One perceptron step on x_i (n_features,) of gold class y_i; the perceptron has no
+        learning rate and ignores it (the skeleton passes one to every model).
 
         On a mistake, move the gold class's weights towards x_i and the predicted class's away
         from it; a correct prediction changes nothing. Returns the zero-one loss (1.0 on a
@@ -120,7 +111,9 @@ class MLP(Model):
     """One hidden layer of ReLU units and a softmax output, trained by per-example SGD:
     z1 = W1 x + b1, h = relu(z1), logits = W2 h + b2, loss = cross-entropy(logits, y)."""
 
-    def __init__(self, n_classes, n_features, hidden_size):
+    def __init__(self, n_classes, n_features, hidden_size, layers=1):
+        if layers != 1:  # the skeleton passes its -layers flag; the assignment asks for one
+            raise ValueError(f"this MLP has one hidden layer; got layers={layers}")
         # The prescribed initialisation: weights ~ N(0.1, 0.1^2), biases zero.
         self.W1 = np.random.normal(0.1, 0.1, size=(hidden_size, n_features))  # (h, d)
         self.b1 = np.zeros(hidden_size)                                        # (h,)
@@ -166,100 +159,81 @@ class MLP(Model):
         return self.forward(X)[0]
 
 
-MODELS = {"perceptron": Perceptron, "logistic_regression": LogisticRegression, "mlp": MLP}
+# The model argument -> (the flags its run uses besides -epochs and -seed, how to build it from
+# the flags and the number of features).
+MODELS = {
+    "perceptron": ([], lambda opt, n_features: Perceptron(N_CLASSES, n_features)),
+    "logistic_regression": (["learning_rate"],
+                            lambda opt, n_features: LogisticRegression(N_CLASSES, n_features)),
+    "mlp": (["learning_rate", "hidden_size"],
+            lambda opt, n_features: MLP(N_CLASSES, n_features, opt.hidden_size)),
+}
 
 
 def build_parser():
-    parser = utils.parser("Question 3: Fashion-MNIST with numpy only.")
-    parser.add_argument("model", choices=MODELS, help="the model to train")
-    parser.add_argument("-epochs", type=utils.EPOCHS, default=20, help="passes over the data")
-    parser.add_argument("-learning_rate", type=utils.LEARNING_RATE, default=0.001,
-                        help="SGD step (logistic regression and MLP)")
-    parser.add_argument("-hidden_size", type=utils.HIDDEN_SIZE, default=200,
+    parser = argparse.ArgumentParser(description="Question 3: Fashion-MNIST with numpy only.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("model", choices=MODELS)
+    parser.add_argument("-epochs", type=utils.number(int, 1, 10_000), default=20)
+    parser.add_argument("-learning_rate", type=utils.number(float, 0, 10, low_open=True),
+                        default=0.001, help="SGD step (logistic regression and MLP)")
+    parser.add_argument("-hidden_size", type=utils.number(int, 1, 10_000), default=200,
                         help="units of the hidden layer (MLP)")
     utils.add_run_flags(parser, data=utils.FASHION_PATH, question="q3")
     return parser
 
 
-def figures(record):
-    """[(suffix, series, ylabel, title)] for utils.save_run: accuracy and training loss."""
-    rows, c = record["epochs"], record["config"]
-    if not rows:
-        return []
-    titles = {"perceptron": "Q3.1(a) perceptron",
-              "logistic_regression": "Q3.1(b) logistic regression",
-              "mlp": f"Q3.2(b) MLP, {c.get('hidden_size')} ReLU units"}
-    what = titles.get(c["model"], c["model"])
-    loss_label = ("Mistakes per example" if c["model"] == "perceptron"
-                  else "Mean training loss (cross-entropy)")
-    return [("accuracy", {"training": [r["train_acc"] for r in rows],
-                          "validation": [r["dev_acc"] for r in rows]},
-             "Accuracy", f"{what}: accuracy per epoch"),
-            ("loss", {"training": [r["train_loss"] for r in rows]}, loss_label,
-             f"{what}: training loss per epoch")]
+def main(argv=None):
+    parser = build_parser()
+    opt = parser.parse_args(argv)
+    flags, build_model = MODELS[opt.model]
+    config = utils.run_config(opt, parser, ["model", "epochs", *flags, "seed"])
+    utils.check_output_folder(opt.output)
+    utils.configure_seed(opt.seed)  # the initial weights and every epoch's order
+    data = utils.load_classification_data(bias=opt.model != "mlp", path=opt.data)
+    (train_X, train_y), (dev_X, dev_y), (test_X, test_y) = data.values()
+    model = build_model(opt, train_X.shape[1])
+
+    log = utils.Log(opt.epochs)
+    for epoch in range(1, opt.epochs + 1):
+        order = np.random.permutation(len(train_y))
+        train_loss = model.train_epoch(train_X[order], train_y[order],
+                                       learning_rate=opt.learning_rate)
+        metrics = {"train_loss": train_loss, "train_acc": model.evaluate(train_X, train_y),
+                   "dev_acc": model.evaluate(dev_X, dev_y)}
+        if log.epoch(epoch, metrics):
+            break
+
+    final = {**metrics, "test_acc": model.evaluate(test_X, test_y),
+             "test_confusion": confusion_matrix(test_y, model.predict(test_X))}
+    record = {"question": "q3", "config": config, "seed": opt.seed, **log.record(final)}
+    path = utils.save_run(opt.output, utils.run_name(config, parser), record, figures(record),
+                          opt.show)
+    print(utils.final_line(record["final"], record["seconds"], path))
+    return 0
 
 
 def confusion_matrix(gold, predicted):
     """(K, K) counts, rows the gold classes, columns the predicted ones, of gold and predicted
-    classes (n,): which classes the model confuses (the report's Q3 discussion)."""
+    classes (n,): which classes the model confuses."""
     counts = np.zeros((N_CLASSES, N_CLASSES), dtype=int)
     np.add.at(counts, (gold, predicted), 1)
     return counts.tolist()
 
 
-def main(argv=None):
-    parser = build_parser()
-    opt = parser.parse_args(argv)
-    config = {"model": opt.model, "epochs": opt.epochs, "seed": opt.seed}
-    if opt.model != "perceptron":
-        config["learning_rate"] = opt.learning_rate
-    if opt.model == "mlp":
-        config["hidden_size"] = opt.hidden_size
-    utils.require("matplotlib", "tqdm")  # figures and progress, checked before the work
-    utils.check_output_folder(opt.output)
-
-    utils.configure_seed(opt.seed)  # the initial weights and every epoch's order
-    # The linear models read the bias as a last input feature of ones; the MLP has b1, b2.
-    data = utils.load_classification_data(bias=opt.model != "mlp", path=opt.data)
-    (train_X, train_y), (dev_X, dev_y), (test_X, test_y) = data.values()
-    n_features = train_X.shape[1]
-    if opt.model == "perceptron":
-        model = Perceptron(N_CLASSES, n_features)
-    elif opt.model == "logistic_regression":
-        model = LogisticRegression(N_CLASSES, n_features)
-    else:
-        model = MLP(N_CLASSES, n_features, hidden_size=opt.hidden_size)
-    learning_rate = config.get("learning_rate")  # None for the perceptron
-
-    history, diverged, start = [], None, time.perf_counter()
-    for epoch in range(1, opt.epochs + 1):
-        epoch_start = time.perf_counter()
-        order = np.random.permutation(len(train_y))
-        try:
-            train_loss = model.train_epoch(train_X[order], train_y[order], learning_rate)
-        except utils.Diverged as exc:
-            diverged = {"epoch": epoch, "step": exc.step, "message": exc.message}
-            print(f"diverged at epoch {epoch}, example {exc.step}: {exc.message}")
-            break
-        metrics = {"train_loss": train_loss, "train_acc": model.evaluate(train_X, train_y),
-                   "dev_acc": model.evaluate(dev_X, dev_y)}
-        epoch_seconds = time.perf_counter() - epoch_start
-        history.append({"epoch": epoch, **metrics, "seconds": epoch_seconds})
-        print(utils.epoch_line(epoch, opt.epochs, metrics, epoch_seconds), flush=True)
-    seconds = time.perf_counter() - start
-
-    final = {}
-    if not diverged:
-        final = {k: history[-1][k] for k in ("train_loss", "train_acc", "dev_acc")}
-        final["test_acc"] = model.evaluate(test_X, test_y)
-        final["test_confusion"] = confusion_matrix(test_y, model.predict(test_X))
-    record = {"question": "q3", "model": opt.model, "config": config, "seed": opt.seed,
-              "epochs": history, "final": final, "seconds": seconds,
-              "status": "diverged" if diverged else "ok", "diverged_at": diverged}
-    path = utils.save_run(opt.output, utils.run_name(config, parser), record, figures(record),
-                          opt.show)
-    print(utils.final_line(final, seconds, path))
-    return 0
+def figures(record):
+    """[(suffix, series, ylabel, title)] for utils.save_run: accuracy and training loss."""
+    rows, config = record["epochs"], record["config"]
+    what = {"perceptron": "Q3.1(a) perceptron",
+            "logistic_regression": "Q3.1(b) logistic regression",
+            "mlp": f"Q3.2(b) MLP, {config.get('hidden_size')} ReLU units"}[config["model"]]
+    loss_label = ("Mistakes per example" if config["model"] == "perceptron"
+                  else "Mean training loss (cross-entropy)")
+    return [("accuracy", {"training": [r["train_acc"] for r in rows],
+                          "validation": [r["dev_acc"] for r in rows]},
+             "Accuracy", f"{what}: accuracy per epoch"),
+            ("loss", {"training": [r["train_loss"] for r in rows]}, loss_label,
+             f"{what}: training loss per epoch")] if rows else []
 
 
 if __name__ == "__main__":

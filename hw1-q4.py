@@ -4,23 +4,22 @@
     python hw1-q4.py logistic_regression -learning_rate 0.001
     python hw1-q4.py mlp -hidden_size 200 -layers 1 -dropout 0.3 -activation relu -optimizer sgd
 
-Every gradient comes from autograd. Each epoch visits the 50,000 training examples in a fresh
-random order (`torch.randperm` with a generator seeded by -seed) and takes one optimiser step
-per batch (batch size 1 by default) through `train_batch`: zero_grad, forward, loss, backward,
-step. After each epoch the model is evaluated with dropout off on the whole training set and on
-the validation set. A run writes its record and figures to runs/q4/ (-output).
+Every gradient comes from autograd. Each epoch visits the 50,000 training images in a fresh
+random order (a generator seeded by -seed) and takes one optimiser step per batch (batch size 1
+by default) in train_batch: zero_grad, forward, loss, backward, step. After each epoch the model
+is evaluated with dropout off on the training and validation sets; train_eval_loss is the mean
+training loss so measured (train_loss averages the batches' losses during the epoch, dropout
+on). A run writes its record and figures to runs/q4/ (-output).
 """
-import math
-import time
+import argparse
+
+import numpy as np
+import torch
+from torch import nn
 
 import utils
 
-if __name__ == "__main__":  # before torch's import (seconds): Ctrl-C ends with one line from here,
-    utils.exit_on_ctrl_c()  # and a missing package is named before anything loads
-    utils.require("torch", "matplotlib", "tqdm")
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
+N_CLASSES = 10
 
 
 class LogisticRegression(nn.Module):
@@ -51,11 +50,8 @@ class FeedforwardNetwork(nn.Module):
         return self.net(x)
 
 
-MODELS = {"logistic_regression": LogisticRegression, "mlp": FeedforwardNetwork}
-
-
 def train_batch(X, y, model, optimizer, criterion):
-    """One optimiser step on one batch. X: (b, n_features), y: (b,). Returns the loss (float)."""
+    """One optimiser step on one batch, X (b, n_features), y (b,). Returns its loss (a float)."""
     optimizer.zero_grad()
     loss = criterion(model(X), y)
     loss.backward()
@@ -63,36 +59,28 @@ def train_batch(X, y, model, optimizer, criterion):
     return loss.item()
 
 
-def train_epoch(model, optimizer, criterion, X, y, batch_size, generator):
-    """One pass over X: (n, d), y: (n,) in a fresh random order. Returns the mean batch loss.
-
-    Raises utils.Diverged at the first batch whose loss is not finite.
-    """
-    model.train()
-    order = torch.randperm(len(y), generator=generator)
-    batches = zip(X[order].split(batch_size), y[order].split(batch_size))
-    losses = []
-    for X_batch, y_batch in utils.progress(batches, "train", math.ceil(len(y) / batch_size)):
-        losses.append(train_batch(X_batch, y_batch, model, optimizer, criterion))
-        if not math.isfinite(losses[-1]):
-            raise utils.Diverged(f"training loss is {losses[-1]}", step=len(losses))
-    return float(np.mean(losses))
-
-
 def predict(model, X):
-    """X: (n, n_features) -> predicted labels (n,)."""
+    """X (n, n_features) -> predicted labels (n,)."""
     scores = model(X)  # (n, n_classes)
     return scores.argmax(dim=-1)
 
 
 @torch.no_grad()
 def evaluate(model, X, y):
-    """Accuracy and mean cross-entropy of `model` on X: (n, n_features), y: (n,), dropout off."""
+    """Accuracy of `model` on X (n, n_features), y (n,), with dropout off."""
     model.eval()
-    scores = model(X)
+    n_correct = (predict(model, X) == y).sum().item()
     model.train()
-    accuracy = (scores.argmax(dim=-1) == y).double().mean().item()
-    return accuracy, nn.functional.cross_entropy(scores, y).item()
+    return n_correct / len(y)
+
+
+@torch.no_grad()
+def eval_loss(model, X, y, criterion):
+    """Mean loss of `model` on X (n, n_features), y (n,), with dropout off."""
+    model.eval()
+    loss = criterion(model(X), y).item()
+    model.train()
+    return loss
 
 
 @torch.no_grad()
@@ -108,25 +96,35 @@ def dead_units(model, X):
     return counts
 
 
+# The model argument -> (the flags its run uses besides those of every run, how to build it from
+# the flags and the number of features); the optimiser flag -> its class.
+MODELS = {
+    "logistic_regression": ([], lambda opt, n_features: LogisticRegression(N_CLASSES, n_features)),
+    "mlp": (["hidden_size", "layers", "dropout", "activation"],
+            lambda opt, n_features: FeedforwardNetwork(N_CLASSES, n_features, opt.hidden_size,
+                                                       opt.layers, opt.activation, opt.dropout)),
+}
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
+
+
 def build_parser():
-    parser = utils.parser("Question 4: Fashion-MNIST with PyTorch.")
-    parser.add_argument("model", choices=MODELS, help="the model to train")
-    parser.add_argument("-epochs", type=utils.EPOCHS, default=20, help="passes over the data")
-    parser.add_argument("-batch_size", type=utils.number(int, 1, 50_000), default=1,
-                        help="examples per optimiser step")
-    parser.add_argument("-learning_rate", type=utils.LEARNING_RATE, default=0.01,
-                        help="the optimiser's step size")
+    parser = argparse.ArgumentParser(description="Question 4: Fashion-MNIST with PyTorch.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("model", choices=MODELS)
+    parser.add_argument("-epochs", type=utils.number(int, 1, 10_000), default=20)
+    parser.add_argument("-batch_size", type=utils.number(int, 1, 50_000), default=1)
+    parser.add_argument("-learning_rate", type=utils.number(float, 0, 10, low_open=True),
+                        default=0.01)
     parser.add_argument("-l2_decay", type=utils.number(float, 0, 10), default=0.0,
                         help="L2 penalty (the optimiser's weight_decay)")
-    parser.add_argument("-hidden_size", "-hidden_sizes", dest="hidden_size",
-                        type=utils.HIDDEN_SIZE, default=200, help="units per hidden layer (mlp)")
-    parser.add_argument("-layers", type=utils.LAYERS, default=1,
-                        help="number of hidden layers (mlp)")
-    parser.add_argument("-dropout", type=utils.number(float, 0, 1, high_open=True),
-                        default=0.3, help="dropout probability after each hidden layer (mlp)")
-    parser.add_argument("-activation", choices=["tanh", "relu"], default="relu",
-                        help="hidden activation (mlp)")
-    parser.add_argument("-optimizer", choices=["sgd", "adam"], default="sgd", help="the optimiser")
+    parser.add_argument("-hidden_size", "-hidden_sizes", dest="hidden_size", default=200,
+                        type=utils.number(int, 1, 10_000), help="units per hidden layer (mlp)")
+    parser.add_argument("-layers", type=utils.number(int, 1, 100), default=1,
+                        help="hidden layers (mlp)")
+    parser.add_argument("-dropout", type=utils.number(float, 0, 1, high_open=True), default=0.3,
+                        help="dropout probability after each hidden layer (mlp)")
+    parser.add_argument("-activation", choices=["tanh", "relu"], default="relu")
+    parser.add_argument("-optimizer", choices=OPTIMIZERS, default="sgd")
     parser.add_argument("-threads", type=utils.number(int, 1, 256), default=1,
                         help="CPU threads; at batch size 1 the kernels are too small to share")
     utils.add_run_flags(parser, data=utils.FASHION_PATH, question="q4")
@@ -136,73 +134,41 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     opt = parser.parse_args(argv)
-    config = {"model": opt.model, "epochs": opt.epochs, "batch_size": opt.batch_size,
-              "learning_rate": opt.learning_rate, "l2_decay": opt.l2_decay}
-    if opt.model == "mlp":
-        config.update(hidden_size=opt.hidden_size, layers=opt.layers, dropout=opt.dropout,
-                      activation=opt.activation)
-    config.update(optimizer=opt.optimizer, seed=opt.seed)
+    flags, build_model = MODELS[opt.model]
+    config = utils.run_config(opt, parser, ["model", "epochs", "batch_size", "learning_rate",
+                                            "l2_decay", *flags, "optimizer", "seed"])
     utils.check_output_folder(opt.output)
     torch.set_num_threads(opt.threads)
-    # Adam's moments of rarely lit pixels decay below 1e-38 into denormal numbers, on which
-    # x86 CPUs compute many times slower. Flushing them to zero changes only values below
-    # 1e-38; where a CPU cannot flush, this does nothing.
-    torch.set_flush_denormal(True)
-
+    torch.set_flush_denormal(True)  # Adam's tiny moments: denormals are slow; changes < 1e-38
     utils.configure_seed(opt.seed)  # the initial weights and the dropout masks
     shuffle = torch.Generator().manual_seed(opt.seed)  # the order of every epoch
     data = utils.load_classification_data(path=opt.data, dtype=np.float32)
     (X, y), (dev_X, dev_y), (test_X, test_y) = (
         (torch.from_numpy(X), torch.from_numpy(y)) for X, y in data.values())
-    if opt.model == "logistic_regression":
-        model = LogisticRegression(n_classes=10, n_features=X.shape[1])
-    else:
-        model = FeedforwardNetwork(n_classes=10, n_features=X.shape[1],
-                                   hidden_size=opt.hidden_size, layers=opt.layers,
-                                   activation_type=opt.activation, dropout=opt.dropout)
-    # fused=True: each step's update in one kernel, the same maths.
-    if opt.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=opt.learning_rate,
-                                    weight_decay=opt.l2_decay, fused=True)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=opt.learning_rate,
-                                     weight_decay=opt.l2_decay, fused=True)
+    model = build_model(opt, X.shape[1])
+    optimizer = OPTIMIZERS[opt.optimizer](model.parameters(), lr=opt.learning_rate,
+                                          weight_decay=opt.l2_decay, fused=True)
     criterion = nn.CrossEntropyLoss()
 
-    history, diverged, start = [], None, time.perf_counter()
+    log = utils.Log(opt.epochs)
     for epoch in range(1, opt.epochs + 1):
-        epoch_start = time.perf_counter()
-        try:
-            train_loss = train_epoch(model, optimizer, criterion, X, y, opt.batch_size, shuffle)
-        except utils.Diverged as exc:
-            diverged = {"epoch": epoch, "step": exc.step, "message": exc.message}
-            print(f"diverged at epoch {epoch}, batch {exc.step}: {exc.message}")
+        order = torch.randperm(len(y), generator=shuffle)
+        batches = list(zip(X[order].split(opt.batch_size), y[order].split(opt.batch_size)))
+        losses = [train_batch(X_batch, y_batch, model, optimizer, criterion)
+                  for X_batch, y_batch in utils.progress(batches)]
+        metrics = {"train_loss": float(np.mean(losses)), "train_acc": evaluate(model, X, y),
+                   "train_eval_loss": eval_loss(model, X, y, criterion),
+                   "dev_acc": evaluate(model, dev_X, dev_y)}
+        if log.epoch(epoch, metrics):
             break
-        train_acc, train_eval_loss = evaluate(model, X, y)
-        metrics = {"train_loss": train_loss, "train_acc": train_acc,
-                   "train_eval_loss": train_eval_loss, "dev_acc": evaluate(model, dev_X, dev_y)[0]}
-        epoch_seconds = time.perf_counter() - epoch_start
-        history.append({"epoch": epoch, **metrics, "seconds": epoch_seconds})
-        print(utils.epoch_line(epoch, opt.epochs, metrics, epoch_seconds), flush=True)
-        if utils.not_finite(metrics):
-            diverged = {"epoch": epoch, "step": None,
-                        "message": f"{', '.join(utils.not_finite(metrics))} not finite"}
-            break
-    seconds = time.perf_counter() - start
 
-    final = {"test_acc": None}
-    if history:
-        final.update({k: history[-1][k] for k in ("train_loss", "train_acc", "dev_acc")})
-    if not diverged:
-        final["test_acc"] = evaluate(model, test_X, test_y)[0]
-        if opt.model == "mlp" and opt.activation == "relu":  # for the report's discussion
-            final["dead_units"] = dead_units(model, X)
-    record = {"question": "q4", "model": opt.model, "config": config, "seed": opt.seed,
-              "epochs": history, "final": final, "seconds": seconds,
-              "status": "diverged" if diverged else "ok", "diverged_at": diverged}
+    final = {**metrics, "test_acc": evaluate(model, test_X, test_y)}
+    if opt.model == "mlp" and opt.activation == "relu":  # for the report's discussion
+        final["dead_units"] = dead_units(model, X)
+    record = {"question": "q4", "config": config, "seed": opt.seed, **log.record(final)}
     path = utils.save_run(opt.output, utils.run_name(config, parser), record, figures(record),
                           opt.show)
-    print(utils.final_line(final, seconds, path))
+    print(utils.final_line(record["final"], record["seconds"], path))
     return 0
 
 

@@ -1,491 +1,323 @@
-"""What the three homework scripts share: data loading and checks, flag types, records, figures,
-progress and Ctrl-C. The training loops themselves live in the scripts.
+"""What the three homework scripts share: loading and checking the data, seeding, the flags every
+script takes, a run's log and record, and its figures. The training loops live in the scripts.
 
-Paths: a default path (the data files, runs/) is in the project folder, the folder of this file,
-wherever the command is run from; a path given on the command line is taken as given (relative
-to the current folder).
-
-Kept free of torch at import time so that the numpy-only questions (Q2, Q3) never load it.
+Default paths (the data files, runs/) are in the project folder, wherever a script is run from;
+a path given on the command line is taken as given. Torch is imported only where Q4 needs it
+(ClassificationDataset), so that the numpy-only questions never load it.
 """
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import random
 import sys
+import time
 
-try:  # a script's imports take a fifth of a second: Ctrl-C meanwhile ends with one line too
-    import argparse
-    import contextlib
-    import errno
-    import importlib.util
-    import json
-    import math
-    import os
-    import platform
-    import random
-    import signal
-    import tempfile
-
-    import numpy as np
-except KeyboardInterrupt:
-    print("interrupted; nothing written", file=sys.stderr)
-    sys.exit(130)
-except ImportError as missing:  # numpy
-    sys.exit(f"error: {missing.name} is not installed; fix: pip install -r requirements.txt")
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from tqdm import tqdm
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 AMES_PATH = os.path.join(ROOT, "ames.npz")
 FASHION_PATH = os.path.join(ROOT, "Fashion-MNIST.npz")
-# A plain run of a script is a student's experiment: its record and figures go to runs/<q>/
-# (ignored by git). The committed results/ are written only through -output.
+# A plain run is the user's experiment: it writes to runs/<question>/ (ignored by git). The
+# committed results/ are written only through -output, by tools/reproduce.py.
 RUNS = os.path.join(ROOT, "runs")
-FASHION_FEATURES = 784
+AMES_FEATURES, FASHION_FEATURES = 348, 784
 
 
-# ---------------------------------------------------------------------------------------------
-# Start-up: Ctrl-C, packages, seeds.
-
-def exit_on_ctrl_c(message="interrupted; nothing written"):
-    """From now on Ctrl-C prints `message` (one line on stderr) and exits with status 130.
-
-    The scripts call this before their slow imports (torch takes seconds). The exit unwinds
-    like any exception, so a file being written is removed (`atomic_file`) and none is left.
-    """
-    def interrupted(signum, frame):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not interrupt this
-        print(message, file=sys.stderr, flush=True)
-        sys.exit(130)
-    signal.signal(signal.SIGINT, interrupted)
+class UserError(Exception):
+    """A problem with the user's files (data, output folder, disk): one line, exit status 1."""
 
 
-def require(*packages):
-    """Exit with one line naming the first of `packages` (import names) that is not installed,
-    before any data is loaded: a run must not train and then fail to draw its figures."""
-    for package in packages:
-        if importlib.util.find_spec(package) is None:
-            print(f"error: {package} is not installed; fix: pip install -r requirements.txt",
-                  file=sys.stderr)
-            sys.exit(1)
+def run_main(main):
+    """sys.exit(main()); a UserError ends with its one line on stderr instead of a traceback."""
+    try:
+        sys.exit(main())
+    except UserError as exc:
+        sys.exit(f"error: {exc}")
 
 
 def configure_seed(seed):
     """Seed python's `random`, numpy and, when the caller has imported it, torch."""
     random.seed(seed)
     np.random.seed(seed)
-    torch = sys.modules.get("torch")
-    if torch is not None:  # the numpy-only questions never pay torch's import
-        torch.manual_seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
 
 
 # ---------------------------------------------------------------------------------------------
-# Errors a user can fix: one line, exit status 1 (see run_main).
+# Data: the course's files, checked before any training.
 
-class UserError(Exception):
-    """A problem with the user's files (data, output folder, disk): one line with the fix."""
+def _load_npz(path, splits, columns, label_kind, fix):
+    """{"X<split>": (n, columns) float64, "y<split>": (n,)} for each split of the .npz at `path`.
 
-
-class DataError(UserError):
-    """A missing or unreadable data file."""
-
-
-AMES_FIX = ("put the course's ames.npz back in the project folder (in a git clone: "
-            "git checkout ames.npz), or pass -data FILE")
-FASHION_FIX = ("python download_fashion_mnist.py  (offline: --source DIR), or pass -data FILE")
-
-
-def _load_npz(path, fix, spec):
-    """Read every array of `spec` from the .npz at `path`, eagerly, and check it.
-
-    spec: {key: (columns, "float" or "int")}; columns is a number (a 2-D array with that many
-    columns), "any" (2-D) or None (1-D or one column). Arrays must be finite and non-empty.
-    Any problem (missing, truncated, not a zip, corrupted member, pickled objects, wrong keys,
-    shapes or dtypes, NaN or inf) raises DataError naming the file and the fix.
+    Raises UserError naming the file and `fix` if it is missing or unreadable, or if an array is
+    absent, empty, of the wrong shape or kind (labels: "float" or "int"), or not finite.
     """
     def bad(why):
-        return DataError(f"{path}: {why}; fix: {fix}")
-
-    if not os.path.exists(path):
-        raise DataError(f"{os.path.abspath(path)} not found; fix: {fix}")
-    arrays = {}
+        return UserError(f"{path}: {why}; fix: {fix}")
     try:
-        # np.load would take anything else for a .npy or a pickle, and advise unpickling it.
-        with open(path, "rb") as f:
-            if f.read(2) != b"PK":
-                raise bad("not a .npz file (no zip header)")
-        with np.load(path, allow_pickle=False) as data:
-            missing = sorted(set(spec) - set(data.files))
-            if missing:
-                raise bad(f"missing arrays {missing} (has {sorted(data.files)})")
-            for key in spec:
-                arrays[key] = data[key]  # reads and decompresses the member now
-    except DataError:
-        raise
-    except Exception as exc:  # BadZipFile, zlib.error, EOFError, ValueError (pickles), OSError
-        raise bad(f"not a readable .npz file ({type(exc).__name__}: {exc})")
-    for key, (columns, kind) in spec.items():
-        a = arrays[key]
-        expected = np.floating if kind == "float" else np.integer
-        if not (np.issubdtype(a.dtype, expected)
-                or (kind == "float" and np.issubdtype(a.dtype, np.integer))):
-            raise bad(f"{key} has dtype {a.dtype}, expected {kind}")
-        if columns is None:
-            ok = a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)
-        else:
-            ok = a.ndim == 2 and (columns == "any" or a.shape[1] == columns)
-        if not ok or a.shape[0] == 0:
-            want = "(n,)" if columns is None else f"(n, {'d' if columns == 'any' else columns})"
-            raise bad(f"{key} has shape {a.shape}, expected {want} with n > 0")
-        if kind == "float" and not np.isfinite(a).all():
-            raise bad(f"{key} holds NaN or infinite values")
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except FileNotFoundError:
+        raise UserError(f"{os.path.abspath(path)} not found; fix: {fix}") from None
+    except Exception as exc:  # not a zip, truncated, a bare .npy (no .files), pickled objects
+        raise bad(f"not a readable .npz file ({type(exc).__name__})") from None
+    for split in splits:
+        X, y = arrays.get("X" + split), arrays.get("y" + split)
+        if X is None or y is None:
+            raise bad(f"no X{split} and y{split} (it holds {sorted(arrays)})")
+        if y.ndim == 2 and y.shape[1] == 1:  # ames.npz holds its targets as a column
+            y = arrays["y" + split] = y[:, 0]
+        if X.ndim != 2 or X.shape[1] != columns or len(X) == 0 or y.shape != (len(X),):
+            raise bad(f"X{split} {X.shape} and y{split} {y.shape}, expected (n, {columns}) "
+                      "and (n,) with n > 0")
+        kind = "float" if np.issubdtype(y.dtype, np.floating) else "int"
+        if kind != label_kind or not (np.isfinite(X).all() and np.isfinite(y).all()):
+            raise bad(f"y{split} holds {y.dtype} values, or X{split} or y{split} a NaN or inf; "
+                      f"expected finite features and {label_kind} targets")
     return arrays
 
 
-def _check_rows(path, fix, arrays, splits):
-    """Each split's X and y have as many rows, and every split's X as many columns."""
-    for split in splits:
-        if len(arrays["X" + split]) != len(arrays["y" + split]):
-            raise DataError(f"{path}: X{split} and y{split} have different numbers of rows; "
-                            f"fix: {fix}")
-    if len({arrays["X" + split].shape[1] for split in splits}) > 1:
-        raise DataError(f"{path}: the splits have different numbers of features; fix: {fix}")
-
-
-def _add_bias(X):
+def _with_bias(X):
     """(n, d) -> (n, d + 1): a column of ones appended as the last feature."""
-    return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+    return np.hstack([X, np.ones((len(X), 1), dtype=X.dtype)])
 
 
 def load_regression_data(bias=False, path=AMES_PATH):
-    """Ames housing (log sale price), the course's file.
-
-    Returns {"train": (X, y), "test": (X, y)} with X float64 (n, d[+1]) and y float64 (n,).
-    With bias=True a column of ones is appended as the last feature.
-    """
-    spec = {}
-    for split in ("train", "test"):
-        spec["X" + split], spec["y" + split] = ("any", "float"), (None, "float")
-    arrays = _load_npz(path, AMES_FIX, spec)
-    _check_rows(path, AMES_FIX, arrays, ("train", "test"))
-    out = {}
-    for split in ("train", "test"):
-        X = arrays["X" + split].astype(np.float64)
-        y = arrays["y" + split].astype(np.float64).reshape(-1)
-        out[split] = (_add_bias(X) if bias else X, y)
-    return out
+    """The course's Ames houses: {"train": (X, y), "test": (X, y)}, X float64 (n, 348[+1]) of
+    preprocessed features (a last column of ones with bias=True), y float64 (n,) the log price."""
+    arrays = _load_npz(path, ("train", "test"), AMES_FEATURES, "float",
+                       fix="the course's ames.npz (git checkout ames.npz), or -data FILE")
+    return {split: ((_with_bias if bias else np.asarray)(arrays["X" + split].astype(np.float64)),
+                    arrays["y" + split].astype(np.float64))
+            for split in ("train", "test")}
 
 
 def load_classification_data(bias=False, path=FASHION_PATH, dtype=np.float64):
-    """Fashion-MNIST as the course distributed it.
-
-    Returns {"train": (X, y), "dev": (X, y), "test": (X, y)}: X `dtype` (n, 784[+1]) holding
-    pixel / 256, y int64 (n,) in 0..9; 50,000 / 10,000 / 10,000 examples.
-    """
-    spec = {}
+    """The course's Fashion-MNIST: {"train": (X, y), "dev": (X, y), "test": (X, y)} of 50,000 /
+    10,000 / 10,000 images, X `dtype` (n, 784[+1]) holding pixel / 256 (a last column of ones
+    with bias=True), y int64 (n,) in 0..9."""
+    fix = "python download_fashion_mnist.py (offline: --source DIR), or -data FILE"
+    arrays = _load_npz(path, ("train", "dev", "test"), FASHION_FEATURES, "int", fix)
+    data = {}
     for split in ("train", "dev", "test"):
-        spec["X" + split], spec["y" + split] = (FASHION_FEATURES, "float"), (None, "int")
-    arrays = _load_npz(path, FASHION_FIX, spec)
-    _check_rows(path, FASHION_FIX, arrays, ("train", "dev", "test"))
-    out = {}
-    for split in ("train", "dev", "test"):
-        y = arrays["y" + split].astype(np.int64).reshape(-1)
+        X, y = arrays["X" + split].astype(dtype, copy=False), arrays["y" + split].astype(np.int64)
         if y.min() < 0 or y.max() > 9:
-            raise DataError(f"{path}: y{split} has labels outside 0..9; fix: {FASHION_FIX}")
-        X = arrays["X" + split].astype(dtype, copy=False)
-        out[split] = (_add_bias(X) if bias else X, y)
-    return out
+            raise UserError(f"{path}: y{split} has labels outside 0..9; fix: {fix}")
+        data[split] = (_with_bias(X) if bias else X, y)
+    return data
+
+
+class ClassificationDataset:
+    """The course skeleton's dataset for a torch DataLoader over the training split, with every
+    split as tensors: X, dev_X, test_X float32 (n, d); y, dev_y, test_y int64 (n,)."""
+
+    def __init__(self, data):
+        import torch  # here, so that Q2 and Q3 never load torch
+        (self.X, self.y), (self.dev_X, self.dev_y), (self.test_X, self.test_y) = (
+            (torch.tensor(X, dtype=torch.float32), torch.tensor(y, dtype=torch.long))
+            for X, y in (data["train"], data["dev"], data["test"]))
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], self.y[i]
 
 
 # ---------------------------------------------------------------------------------------------
-# Output: checked before any work, written atomically.
-
-def check_output_folder(folder):
-    """Check that a file can be written in `folder`, before any data is loaded or any epoch
-    runs: a run must not train for minutes and then fail to save. Folders this check creates
-    are removed again, so a run that fails later leaves no empty folder behind."""
-    created, path = [], os.path.abspath(folder)
-    while not os.path.exists(path) and path != os.path.dirname(path):
-        created.append(path)  # deepest first
-        path = os.path.dirname(path)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        reason = (exc.strerror or str(exc)).lower()
-        if os.path.exists(path) and not os.path.isdir(path):
-            reason = f"{path} is a file, not a folder"
-        raise UserError(f"cannot write to the output folder {folder} ({reason}); "
-                        "fix: pass a writable folder with -output") from None
-    finally:
-        for made in created:
-            with contextlib.suppress(OSError):
-                os.rmdir(made)
-    return folder
-
-
-@contextlib.contextmanager
-def atomic_file(path):
-    """Open a temporary file beside `path` for binary writing; on success rename it to `path`.
-
-    On any error (or Ctrl-C) the temporary file is removed and `path` is left as it was; a
-    failed write (disk full, no permission) becomes a UserError naming the file.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    except OSError as exc:
-        raise _write_error(exc, path) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        # A library may hide the OSError behind its own error (matplotlib does, on a full disk).
-        cause = exc if isinstance(exc, OSError) else exc.__context__
-        if isinstance(cause, OSError):
-            raise _write_error(cause, path) from None
-        raise
-
-
-def _write_error(exc, path):
-    reason = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-    return UserError(f"{reason.lower()} writing {path}")
-
-
-def atomic_write_bytes(path, data):
-    """Write `data` to `path` atomically (see `atomic_file`)."""
-    with atomic_file(path) as f:
-        f.write(data)
-
-
-def library_versions():
-    """Versions of the libraries that shape the numbers, for the run record."""
-    versions = {"python": platform.python_version(), "numpy": np.__version__}
-    if "torch" in sys.modules:
-        versions["torch"] = sys.modules["torch"].__version__
-    return versions
-
-
-def machine():
-    """The processor that made a run and, when torch is loaded, the CPU capability its kernels
-    were chosen for (float32 results of Q4 differ between CPU families)."""
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo") as f:  # Linux: the marketing name
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    torch = sys.modules.get("torch")
-    capability = torch.backends.cpu.get_cpu_capability() if torch is not None else None
-    return {"cpu": cpu, "cpu_capability": capability}
-
-
-def save_run(folder, name, record, figures=(), show=False):
-    """Write a run: each figure as folder/name-<suffix>.pdf, then folder/name.json, all
-    atomically. The record goes last: it marks the run as finished.
-
-    record: a JSON-able dict with at least "config" (the run's flags), "seed", "epochs" (a list
-    of per-epoch metric dicts), "final" (final metrics), "seconds" and "status" ("ok" or
-    "diverged"); the library versions and the machine are added. figures: [(suffix, series,
-    ylabel, title)] as `plot` takes them, optionally with a fifth item, a dict of more `plot`
-    arguments. If anything fails, what was written is removed. Returns the record's path.
-    """
-    made_folder, written = not os.path.isdir(folder), []
-    try:
-        for suffix, series, ylabel, title, *options in figures:
-            written.append(plot(series, ylabel, os.path.join(folder, f"{name}-{suffix}.pdf"),
-                                title, show=show, **(options[0] if options else {})))
-        path = os.path.join(folder, name + ".json")
-        record = dict(record, versions=library_versions(), machine=machine())
-        text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
-        atomic_write_bytes(path, text.encode())
-    except BaseException:  # a full disk, Ctrl-C: no figures without their record, no empty folder
-        for figure in written:
-            with contextlib.suppress(OSError):
-                os.remove(figure)
-        if made_folder:
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
-        raise
-    return path
-
-
-def run_name(config, parser):
-    """A run's file name: its model, then every flag whose value differs from the parser's
-    default in alphabetical order, e.g. "mlp", "mlp-layers=2-seed=43". Runs with different flags
-    get different names."""
-    changed = [f"{k}={v:g}" if isinstance(v, float) and float(f"{v:g}") == v else f"{k}={v}"
-               for k, v in sorted(config.items()) if k != "model" and v != parser.get_default(k)]
-    return "-".join([config["model"]] + changed)
-
-
-# ---------------------------------------------------------------------------------------------
-# Figures: files, never a window unless asked.
-
-def plot(series, ylabel, path, title, xlabel="Epoch", show=False, logy=False, bands=None,
-         styles=None):
-    """Plot named curves against the epoch number and save them to `path` (PDF or PNG).
-
-    series: {label: list of values}, value k belonging to epoch k + 1. Non-finite values are
-    left as gaps. bands: {label: (low, high)}, a shaded band around that curve. styles:
-    {label: dict of matplotlib line options}. Every figure has a title, axis labels, a legend
-    and integer epoch ticks. Returns the path.
-    """
-    import matplotlib
-    if not show:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    many = len(series) > 4  # then the legend goes beside the axes, where it covers no curve
-    fig, ax = plt.subplots(figsize=(6.2 if many else 5, 3.4))
-    for label, values in series.items():
-        epochs = np.arange(1, len(values) + 1)
-        style = {"marker": "o" if len(values) <= 30 else None, "markersize": 3,
-                 **(styles or {}).get(label, {})}
-        line, = ax.plot(epochs, np.asarray(values, dtype=float), label=label, **style)
-        if bands and label in bands:
-            low, high = (np.asarray(b, dtype=float) for b in bands[label])
-            ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if logy:
-        ax.set_yscale("log")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    if many:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
-    else:
-        ax.legend(loc="best", fontsize=8, framealpha=0.8)
-    fig.tight_layout()
-    # Metadata without dates keeps a rerun's PDF byte-identical.
-    metadata = {"CreationDate": None} if path.endswith(".pdf") else None
-    with atomic_file(path) as f:
-        fig.savefig(f, format=os.path.splitext(path)[1][1:], metadata=metadata)
-    if show:
-        plt.show()
-    plt.close(fig)
-    return path
-
-
-def progress(iterable, desc=None, total=None):
-    """A tqdm progress bar on stderr, quiet when stderr is not a terminal (logs, CI)."""
-    from tqdm.auto import tqdm
-    return tqdm(iterable, desc=desc, total=total, disable=not sys.stderr.isatty(), leave=False)
-
-
-# ---------------------------------------------------------------------------------------------
-# The command line: flag types, help, the printed lines, errors.
+# The command line.
 
 def number(kind, low, high, low_open=False, high_open=False):
-    """An argparse type: a finite `kind` (int or float) in [low, high] (open ends when asked).
-
-    A bad value ends with argparse's usage line and exit status 2, before any work starts:
-    "argument -learning_rate: must be a float in (0, 10], got 'inf'".
-    """
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    """An argparse type: a finite int or float in [low, high] (open ends when asked), so that a
+    nonsense value ends with argparse's usage line before any work."""
+    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
 
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}")
-        inside = (math.isfinite(value)
-                  and (low < value if low_open else low <= value)
-                  and (value < high if high_open else value <= high))
-        if not inside:
-            raise argparse.ArgumentTypeError(
-                f"must be {'an' if kind is int else 'a'} {kind.__name__} in {interval}, "
-                f"got {text!r}")
+        if not (math.isfinite(value) and (low < value if low_open else low <= value)
+                and (value < high if high_open else value <= high)):
+            raise argparse.ArgumentTypeError(f"must be in {interval}, got {text!r}")
         return value
-    parse.__name__ = kind.__name__
     return parse
 
 
-# The flags the scripts share, with the ranges where they mean something.
-EPOCHS = number(int, 1, 10_000)
-LEARNING_RATE = number(float, 0, 10, low_open=True)
-HIDDEN_SIZE = number(int, 1, 10_000)
-LAYERS = number(int, 1, 100)
-SEED = number(int, 0, 2**32 - 1)
-
-
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose -h shows every flag's default, and which takes every flag with
-    one dash or two, however it is declared (-epochs and --epochs, --source and -source)."""
-
-    def __init__(self, description):
-        super().__init__(description=description,
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-
-    def add_argument(self, *names, **kwargs):
-        spellings = list(names)
-        for name in names:
-            if name.startswith("-") and len(name.lstrip("-")) > 1:  # not -h
-                other = name[1:] if name.startswith("--") else "-" + name
-                spellings += [] if other in spellings else [other]
-        return super().add_argument(*spellings, **kwargs)
-
-
-def parser(description):
-    """The command line of a script or tool (see Parser)."""
-    return Parser(description)
+MAX_SEED = 2**32 - 1  # numpy's seeds
 
 
 def add_run_flags(parser, data, question):
     """The flags every script ends with: -seed, -data, -output, -show."""
-    parser.add_argument("-seed", type=SEED, default=42,
+    parser.add_argument("-seed", type=number(int, 0, MAX_SEED), default=42,
                         help="fixes the initial weights and every random choice of the run")
     parser.add_argument("-data", default=data, help="the data file")
     parser.add_argument("-output", default=os.path.join(RUNS, question),
                         help="folder for the run's record and figures")
     parser.add_argument("-show", action="store_true", help="also show the figures")
-    return parser
 
 
-class Diverged(Exception):
-    """Training met a non-finite loss. `step` is the 1-based step of the epoch (an example, or
-    in Q4 a batch)."""
-
-    def __init__(self, message, step=None):
-        super().__init__(message)
-        self.message, self.step = message, step
-
-
-def spread(values):
-    """Mean, sample standard deviation (0 for one value), min, max and median of a non-empty
-    list of floats: how much a result varies over seeds or machines."""
-    return {"mean": float(np.mean(values)),
-            "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-            "min": min(values), "max": max(values), "median": float(np.median(values))}
+def run_config(opt, parser, keys):
+    """A run's config: the flags `keys` of opt, and the data file's stem when it is not the
+    default one (so that a run on other data never overwrites a run on the course's)."""
+    config = {key: getattr(opt, key) for key in keys}
+    if os.path.abspath(opt.data) != parser.get_default("data"):
+        config["data"] = os.path.splitext(os.path.basename(opt.data))[0]
+    return config
 
 
-def not_finite(metrics):
-    """The names of the float metrics that are NaN or infinite (a diverged run)."""
-    return [k for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
+def run_name(config, parser):
+    """A run's file name: its model, then each config value that differs from its flag's
+    default, in alphabetical order: "mlp", "mlp-layers=2-seed=43", "mlp-data=small"."""
+    changed = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+               for k, v in sorted(config.items()) if k != "model" and v != parser.get_default(k)]
+    return "-".join([config["model"]] + changed)
 
 
-def epoch_line(epoch, epochs, metrics, seconds):
-    """The per-epoch line of all three scripts: "epoch  3/20 | train_loss 0.4321 | ... | 12.3 s"."""
-    return " | ".join([f"epoch {epoch:{len(str(epochs))}d}/{epochs}"]
-                      + [f"{k} {v:.4f}" for k, v in metrics.items()] + [f"{seconds:.1f} s"])
+def check_output_folder(folder):
+    """Check, before any work, that a file can be written in `folder`: a run must not train
+    for minutes and then fail to save. Folders the check creates are removed again."""
+    created, path = [], os.path.abspath(folder)
+    while not os.path.exists(path):
+        created.append(path)
+        path = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = os.path.join(folder, f".tmp-{os.getpid()}")
+        open(probe, "w").close()
+        os.remove(probe)
+    except OSError as exc:
+        reason = f"{path} is a file" if os.path.isfile(path) else exc.strerror
+        raise UserError(f"cannot write to the output folder {folder} ({reason}); "
+                        "fix: pass a writable folder with -output") from None
+    finally:
+        for made in created:  # deepest first
+            with contextlib.suppress(OSError):
+                os.rmdir(made)
 
 
-def final_line(metrics, seconds, path):
-    """The last line of a run: "final | test_acc 0.8431 | 118.9 s | runs/q3/mlp.json"."""
-    return " | ".join(["final"] + [f"{k} {v:.4f}" for k, v in metrics.items()
+# ---------------------------------------------------------------------------------------------
+# A run: its epoch lines, its record and figures.
+
+class Log:
+    """The epochs of one run: prints each epoch's line and keeps its metrics, until one of them
+    is not finite (the run diverged)."""
+
+    def __init__(self, n_epochs, prefix=""):
+        self.n_epochs, self.prefix, self.epochs, self.diverged_at = n_epochs, prefix, [], None
+        self.start = self.lap = time.perf_counter()
+
+    def epoch(self, epoch, metrics):
+        """Print and keep {name: float} of `epoch`; returns True when the run has diverged."""
+        now = time.perf_counter()
+        seconds, self.lap = now - self.lap, now
+        not_finite = [name for name, value in metrics.items() if not math.isfinite(value)]
+        if not_finite:
+            self.diverged_at = {"epoch": epoch, "message": f"{', '.join(not_finite)} not finite"}
+            print(f"{self.prefix}diverged in epoch {epoch}: {self.diverged_at['message']}")
+            return True
+        self.epochs.append({"epoch": epoch, **metrics, "seconds": seconds})
+        print(self.prefix + " | ".join([f"epoch {epoch:{len(str(self.n_epochs))}d}/{self.n_epochs}"]
+                                       + [f"{k} {v:.4f}" for k, v in metrics.items()]
+                                       + [f"{seconds:.1f} s"]), flush=True)
+        return False
+
+    def record(self, final):
+        """The run's epochs, its final metrics (none if it diverged), time and status."""
+        return {"epochs": self.epochs, "final": {} if self.diverged_at else final,
+                "seconds": time.perf_counter() - self.start, "diverged_at": self.diverged_at,
+                "status": "diverged" if self.diverged_at else "ok"}
+
+
+def final_line(final, seconds, path):
+    """The last line of a run: "final | train_loss 0.2661 | ... | test_acc 0.8431 | 118.9 s |
+    runs/q3/mlp.json" (the floats of `final`)."""
+    return " | ".join(["final"] + [f"{k} {v:.4f}" for k, v in final.items()
                                    if isinstance(v, float)] + [f"{seconds:.1f} s", path])
 
 
-def run_main(main):
-    """Call main(); a UserError ends with its one line on stderr and exit status 1, Ctrl-C
-    with one line and exit status 130 (exit_on_ctrl_c)."""
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        exit_on_ctrl_c()
+def write_atomically(path, write):
+    """Call write(f) on a temporary file beside `path`, then rename it to `path`: a record or
+    figure is written whole or not at all (a full disk, Ctrl-C)."""
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), ".tmp-" + os.path.basename(path))
     try:
-        sys.exit(main())
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def save_run(folder, name, record, figures=(), show=False):
+    """Write each figure to folder/name-<suffix>.pdf, then the record to folder/name.json (last:
+    it marks the run finished), with the library versions and the machine added. figures:
+    [(suffix, series, ylabel, title[, plot options])]. On failure nothing is left. Returns the
+    record's path."""
+    written, made_folder = [], not os.path.isdir(folder)
+    torch = sys.modules.get("torch")
+    record = dict(record, versions={"python": platform.python_version(), "numpy": np.__version__,
+                                    **({"torch": torch.__version__} if torch else {})},
+                  machine={"cpu": platform.processor() or platform.machine(),
+                           "cpu_capability": torch and torch.backends.cpu.get_cpu_capability()})
+    text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    path = os.path.join(folder, name + ".json")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        for suffix, series, ylabel, title, *options in figures:
+            written.append(os.path.join(folder, f"{name}-{suffix}.pdf"))
+            plot(series, ylabel, written[-1], title, show=show, **(options[0] if options else {}))
+        write_atomically(path, lambda f: f.write(text.encode()))
+    except BaseException as exc:
+        for figure in written:
+            with contextlib.suppress(OSError):
+                os.remove(figure)
+        if made_folder:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+        if isinstance(exc, OSError):
+            raise UserError(f"cannot save the run in {folder} ({exc.strerror})") from None
+        raise
+    return path
+
+
+def plot(series, ylabel, path, title, show=False, logy=False):
+    """Plot named curves against the epoch and save them to `path` (a PDF without a date, so a
+    rerun's file is identical). series: {label: [value of epoch 1, 2, ...]}."""
+    many = len(series) > 4  # then the legend goes beside the axes, where it covers no curve
+    fig, ax = plt.subplots(figsize=(6.2 if many else 5, 3.4))
+    for label, values in series.items():
+        ax.plot(range(1, len(values) + 1), values, label=label,
+                marker="o" if len(values) <= 30 else None, markersize=3)
+    ax.set(xlabel="Epoch", ylabel=ylabel, yscale="log" if logy else "linear")
+    ax.set_title(title, fontsize=10)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if many:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    else:
+        ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    fig.tight_layout()
+    write_atomically(path, lambda f: fig.savefig(f, format="pdf", metadata={"CreationDate": None}))
+    if show:
+        plt.show()
+    plt.close(fig)
+
+
+def progress(iterable, total=None):
+    """A progress bar over an epoch's steps, on stderr when it is a terminal (not in logs)."""
+    return tqdm(iterable, total=total, disable=not sys.stderr.isatty(), leave=False)
+
+
+def spread(values):
+    """Mean, sample standard deviation (0 for one value), min, max and median of floats."""
+    return {"mean": float(np.mean(values)),
+            "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            "min": min(values), "max": max(values), "median": float(np.median(values))}
