@@ -1,398 +1,360 @@
 #!/usr/bin/env python
-"""Generate the report's numbers and tables, and the README's results table, from run records.
-
-    python tools/make_report.py [--check]
-
-Reads results/q2/*.json, results/q3/*.json and the Q4 records of both CPU families,
-results/q4/runs/ and results/q4/second-cpu/runs/ (nothing is trained), and
-writes report/generated/values.tex (one \\val{key} per number the report quotes),
-report/generated/q4_table.tex and README.md's two generated blocks (results, CPU families). With
---check it writes nothing and exits 1 if any of those files differs from what it would write.
+"""Every number the report prints, from the run records: report/generated/ (values.tex, one
+\\val{key} each; q4_table.tex; the figures q2.pdf, q3.pdf), results/q4/README.md and README.md's
+marked blocks. Reads only INPUTS, so an unzipped submission recomputes every value; claim()
+checks, run by run, what the report says of the records.    Usage: python tools/make_report.py
 """
+import argparse
 import glob
+import json
 import os
 import re
-import sys
-import textwrap
 
 import numpy as np
 
-from common import ROOT, load_record, load_script  # first: puts the project folder on sys.path
+from common import ROOT, figure  # first: puts the project folder on sys.path
+from study_q4 import CONFIGS, versus
 import utils
-study = load_script("tools/study_q4.py")
-RESULTS = os.path.join(ROOT, "results")
-GENERATED = os.path.join(ROOT, "report", "generated")
-README = os.path.join(ROOT, "README.md")
-BEGIN, END = "<!-- results:begin (tools/make_report.py) -->", "<!-- results:end -->"
-CPU_BEGIN, CPU_END = "<!-- cpu:begin (tools/make_report.py) -->", "<!-- cpu:end -->"
 
-
-four = "{:.4f}".format  # RMSEs, accuracies and losses are quoted to four decimals
+INPUTS = ["utils.py", "tools/common.py", "tools/study_q4.py", "ames.npz", "results/q2/*.json",
+          "results/q3/*.json", "results/q4/runs/*.json", "results/q4/second-cpu/runs/*.json",
+          "results/q4/study-seeds=*.log", "results/reproduce.log"]
+TABLE1 = {"epochs": 20, "learning_rate": 0.01, "hidden_size": 200, "dropout": 0.3,  # Q4's
+          "batch_size": 1, "activation": "relu", "optimizer": "sgd", "layers": 1, "l2_decay": 0.0}
+LEARNS = 0.5  # a configuration learns when each of its runs ends above this training accuracy
+FLAT = 0.01  # a network with a train RMSE this close (relative) to the target's sd is flat
+LAST = 10  # epochs over which the report averages the epoch-to-epoch change of validation acc.
+PHRASE = {"tie": "is tied with", "above": "is above", "below": "is below",  # verdicts in prose
+          "unresolved": "is unresolved against"}
+COMMANDS = [  # (what a user runs, what it answers, its record), listed by what it answers
+    ("hw1-q2.py linear_regression", "Q2.2(a)", "q2/linear_regression"),
+    ("hw1-q2.py nn", "Q2.2(b)", "q2/nn"),
+    ("hw1-q2.py nn -seeds 10", "Q2.2(b), seeds 42-51", "q2/nn-seeds=10"),
+    ("hw1-q3.py perceptron", "Q3.1(a)", "q3/perceptron"), ("hw1-q3.py mlp", "Q3.2(b)", "q3/mlp"),
+    ("hw1-q3.py logistic_regression", "Q3.1(b)", "q3/logistic_regression"),
+    ("hw1-q4.py logistic_regression -learning_rate 0.001", "Q4.1, its best learning rate",
+     "q4/runs/logistic_regression-learning_rate=0.001"),
+    ("hw1-q4.py mlp", "Q4.2, the defaults", "q4/runs/mlp"),
+    ("hw1-q4.py mlp -layers 3", "Q4.3, 3 hidden layers", "q4/runs/mlp-layers=3"),
+    ("hw1-q4.py mlp -optimizer adam", "Q4.2, with Adam", "q4/runs/mlp-optimizer=adam")]
+RMSE, ACCURACY = {"train_rmse": "train", "test_rmse": "test"}, {"train_acc": "train",
+                                                                "dev_acc": "validation"}
+FIGURES = {  # report/generated/<name>.pdf: a row of panels (record, {metric: label}, title)
+    "q2": [("q2/linear_regression", RMSE, "Q2.2(a) linear regression"),
+           ("q2/linear_regression", {"distance": "SGD"}, "Q2.2(a) distance to LS"),
+           ("q2/nn", RMSE, "Q2.2(b) network")],
+    "q3": [("q3/perceptron", ACCURACY, "Q3.1(a) perceptron"),
+           ("q3/logistic_regression", ACCURACY, "Q3.1(b) logistic regression"),
+           ("q3/mlp", ACCURACY, "Q3.2(b) MLP")]}
+four = "{:.4f}".format
 
 
 def load(path):
-    return load_record(os.path.join(RESULTS, path))
+    with open(os.path.join(ROOT, "results", path)) as f:
+        return json.load(f)
 
 
-def rmses(run):
-    """A Q2 run's final train RMSE, test RMSE and their gap."""
-    f = run["final"]
-    return f["train_rmse"], f["test_rmse"], f["test_rmse"] - f["train_rmse"]
+def span(values):
+    """The range of values, "low--high" (one number when both print alike); floats to 4 places."""
+    low, high = (f"{x}" if isinstance(x, int) else four(x) for x in (min(values), max(values)))
+    return low if low == high else f"{low}--{high}"
 
 
-def q2_values():
-    """What the Q2.2 section quotes, from results/q2/: linear_regression.json (SGD and least
-    squares), nn.json (the prescribed seed-42 network), nn-seeds=10.json (the seed study) and
-    analysis.json (tools/analyse_q2.py: the data's sizes and rank, the linear run's test RMSE per
-    epoch without its most outlying test houses, and where the bad seeds' test error lies)."""
-    lin, nn = load("q2/linear_regression.json"), load("q2/nn.json")
-    seeds, analysis = load("q2/nn-seeds=10.json"), load("q2/analysis.json")
-    f, story = lin["final"], analysis["linear_story"]
-    value, epoch = min((r["test_rmse"], r["epoch"]) for r in lin["epochs"])
-    assert story["best_test_epoch"] == epoch, "analysis.json is not from this linear run"
-    without = story["per_epoch"]["test_without"]  # test RMSE without the k most outlying houses
-    v = {"q2.epochs": str(lin["config"]["epochs"]), "q2.lr": f"{lin['config']['learning_rate']:g}",
-         "q2.hidden_size": str(nn["config"]["hidden_size"]), "q2.seed": str(nn["seed"]),
-         "q2.lin.gap": four(f["test_rmse"] - f["train_rmse"]),
-         "q2.lin.distance": f"{f['distance']:.2f}",
-         "q2.lin.distance_first": f"{lin['epochs'][0]['distance']:.2f}",
-         "q2.lin.best_test_epoch": str(epoch), "q2.lin.best_test_rmse": four(value),
-         "q2.without_k": str(story["without_k"]), "q2.lin.without_best": four(without[epoch - 1]),
-         "q2.lin.without_final": four(without[-1]), "q2.lin.without_min": four(min(without)),
-         "q2.lin.without_min_epoch": str(int(np.argmin(without)) + 1),
-         "q2.ls.without": four(story["least_squares_test_rmse_without_k"]),
-         "q2.n_train": f"{story['n_train']:,}", "q2.n_test": f"{story['n_test']:,}",
-         "q2.n_features": str(story["n_features"]), "q2.rank": str(story["rank"]),
-         "q2.n_slow": str(story["n_slow_directions"]),
-         "q2.lin.distance_slow": f"{story['distance_final_along_slow_directions']:.2f}"}
-    for key in ("train_rmse", "test_rmse", "analytic_train_rmse", "analytic_test_rmse"):
-        v[f"q2.lin.{key}"] = four(f[key])
-    if nn["status"] == "ok":  # a diverged run has no final RMSEs
-        v.update(zip(("q2.nn.train_rmse", "q2.nn.test_rmse", "q2.nn.gap"), map(four, rmses(nn))))
-    s, runs = seeds["summary"], seeds["runs"]
-    v.update({"q2.seeds.n": str(s["n_seeds"]), "q2.seeds.first": str(runs[0]["seed"]),
-              "q2.seeds.last": str(runs[-1]["seed"])})
-    v.update({f"q2.seeds.test_{stat}": four(s["test_rmse"][stat])
-              for stat in ("median", "min", "max")})
-    # Each seed's final RMSEs and gap (the seed table); the seeds whose test RMSE is over twice
-    # the median (as tools/analyse_q2.py picks them) and the others.
-    ok = [r for r in runs if r["status"] == "ok"]
-    for r in ok:
-        v.update(zip((f"q2.seed{r['seed']}.{k}" for k in ("train", "test", "gap")),
-                     map(four, rmses(r))))
-    bad = [r for r in ok if r["final"]["test_rmse"] > 2 * s["test_rmse"]["median"]]
-    good = [r for r in ok if r not in bad]
-    assert [r["seed"] for r in bad] == analysis["badly_generalising_seeds"], \
-        "analysis.json is not from this study"
-    v["q2.seeds.n_bad"], v["q2.seeds.n_good"] = str(len(bad)), str(len(good))
-    v["q2.seeds.bad_list"] = in_words([str(r["seed"]) for r in bad])
-    for name, group in (("good", good), ("bad", bad)):
-        for key, values in zip(("train", "test", "gap"), zip(*map(rmses, group))):
-            v[f"q2.seeds.{name}_{key}_min"] = four(min(values))
-            v[f"q2.seeds.{name}_{key}_max"] = four(max(values))
-    # Where the bad seeds' test error lies: without the k most outlying test houses.
-    v["q2.an.k"] = str(analysis["networks_without_k"])
-    for i, r in enumerate(bad, start=1):
-        m = analysis["networks"][str(r["seed"])]
-        v[f"q2.an.bad{i}.without"] = four(m["test_rmse_without_k"])
-        v[f"q2.an.bad{i}.share"] = f"{100 * m['share_of_squared_error_on_k']:.0f}"
-    return v
+def words(items):
+    """[1, 2, 3] -> "1, 2 and 3"; [] -> "none"."""
+    items = [str(item) for item in items] or ["none"]
+    return ", ".join(items[:-1]) + " and " * (len(items) > 1) + items[-1]
 
 
-def q3_values():
-    """What the Q3 sections quote, from results/q3/{perceptron,logistic_regression,mlp}.json:
-    the settings, final, best and worst validation accuracies, test accuracy, losses, the largest
-    epoch-to-epoch drop of validation accuracy, the test errors (from the test confusion matrix);
-    and from analysis.json (tools/analyse_q3.py) the MLP at initialisation."""
-    analysis = load("q3/analysis.json")
-    init = analysis["initialisation"]  # one forward pass over the training images
-    v = {"q3.n_train": f"{analysis['n_train']:,}",
-         "q3.init.positive": f"{100 * init['share_of_first_layer_preactivations_positive']:.0f}",
-         "q3.init.median_preactivation": f"{init['median_first_layer_preactivation']:.0f}",
-         "q3.init.largest_logit": f"{init['median_largest_logit']:.0f}",
-         "q3.init.loss": f"{init['mean_loss']:.1f}",
-         "q3.init.logit_range": f"{init['median_logit_range']:.0f}",
-         "q3.init.top_probability": four(init["median_top_probability"]),
-         "q3.init.acc": four(init["accuracy"])}
-    for model, short in (("perceptron", "perc"), ("logistic_regression", "lr"), ("mlp", "mlp")):
+def claim(holds, text):
+    """Stop when the records falsify what the report says."""
+    if not holds:
+        raise SystemExit(f"error: the records falsify the report's claim that {text}")
+
+
+def name(key):
+    """A Q4 configuration in words: "q4_1.learning_rate=0.001" -> "learning rate 0.001"."""
+    flag, _, value = key.split(".", 1)[1].partition("=")
+    return {"default": "the defaults", "layers": f"{value} hidden layers"}.get(
+        flag, f"{flag.replace('_', ' ')} {value}")
+
+
+def q2_values(v):
+    """Q2.2: the data, the linear run and least squares, the seed-42 network, the seed study."""
+    lin, nn, study = (load(f"q2/{n}.json") for n in ("linear_regression", "nn", "nn-seeds=10"))
+    (X, y), (_, y_test) = utils.load_regression_data(True, os.path.join(ROOT, "ames.npz")).values()
+    sd, mean_test = y.std(), np.sqrt(np.mean((y_test - y.mean()) ** 2))  # predicting the mean
+    f, curves = lin["final"], [{k: [e[k] for e in run["epochs"]] for k in run["epochs"][0]}
+                               for run in (lin, nn)]
+    best = [int(np.argmin(c["test_rmse"])) for c in curves]
+    rmse = {r["seed"]: (r["final"]["train_rmse"], r["final"]["test_rmse"]) for r in [
+        *study["runs"], dict(nn, seed="nn"), dict(lin, seed="lin")] if r["status"] == "ok"}
+    gap = {key: test - train for key, (train, test) in rmse.items()}
+    seeds = [s for s in study["seeds"] if s in rmse]  # that did not diverge
+    better = [s for s in seeds if rmse[s][1] < rmse["lin"][1]]  # than the linear model
+    useless = [s for s in seeds if rmse[s][1] > mean_test]  # worse than predicting the mean
+    flat = [s for s in useless if abs(rmse[s][0] - sd) < FLAT * sd]  # about one price for all
+    overfit = [s for s in useless if s not in flat]  # that fit the training houses
+    claim(all(c["train_rmse"][-1] < c["train_rmse"][i] and c["test_rmse"][i] < c["test_rmse"][
+        -1] for c, i in zip(curves, best)), "after the epoch of least test RMSE, the train RMSE "
+          "falls and the test RMSE rises, for linear SGD and the seed-42 network")
+    claim(f["analytic_train_rmse"] < f["train_rmse"] < f["test_rmse"] < f["analytic_test_rmse"]
+          and all(np.diff(curves[0]["distance"]) < 0), "least squares fits the training houses "
+          "better and the test houses worse than SGD, whose distance to it falls every epoch")
+    claim(all(a < b for a, b in zip([*rmse["nn"], gap["nn"]], [*rmse["lin"], gap["lin"]]))
+          and all(gap[s] < gap["lin"] for s in better), "the seed-42 network, and every seed "
+          "that beats the linear model on test RMSE, has a smaller gap (seed 42: lower RMSEs too)")
+    for s in study["seeds"]:  # the seed table; a diverged seed has no final weights
+        v.update({f"q2.seed{s}.{c}": four(x) if s in rmse else "div." for c, x in zip(
+            ("train", "test", "gap"), [*rmse.get(s, (0, 0)), gap.get(s, 0)])})
+    for key, c, i in zip(("lin", "nn"), curves, best):
+        v.update({f"q2.{key}.train": four(rmse[key][0]), f"q2.{key}.test": four(rmse[key][1]),
+                  f"q2.{key}.gap": four(gap[key]), f"q2.{key}.best_epoch": i + 1,
+                  f"q2.{key}.best_test": four(c["test_rmse"][i]),
+                  f"q2.{key}.best_train": four(c["train_rmse"][i])})
+    v.update({"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(y_test):,}",
+              "q2.n_features": X.shape[1] - 1, "q2.n_weights": X.shape[1],
+              "q2.rank": np.linalg.matrix_rank(X), "q2.hidden": nn["config"]["hidden_size"],
+              "q2.sd": four(sd), "q2.mean_test": four(mean_test),
+              "q2.epochs": len(curves[0]["test_rmse"]),
+              "q2.lr": f"{lin['config']['learning_rate']:g}",
+              "q2.ls.train": four(f["analytic_train_rmse"]), "q2.ls.test": four(
+                  f["analytic_test_rmse"]), "q2.lin.dist_first": f"{curves[0]['distance'][0]:.2f}",
+              "q2.lin.dist": f"{f['distance']:.2f}", "q2.n_seeds": len(study["seeds"]),
+              "q2.seeds": f"{study['seeds'][0]}--{study['seeds'][-1]}",
+              "q2.better.n": len(better), "q2.better.test": span([rmse[s][1] for s in better]),
+              "q2.middle": words([f"seed {s} ({four(rmse[s][1])})" for s in seeds
+                                  if s not in better + useless]),
+              "q2.useless.seeds": words(useless), "q2.useless.test": span([rmse[s][1]
+                                                                           for s in useless]),
+              "q2.flat.seeds": words(flat), "q2.flat.tol": f"{100 * FLAT:g}",
+              "q2.overfit.seeds": words(overfit),
+              "q2.overfit.train": words([four(rmse[s][0]) for s in overfit]),
+              "q2.flat.train": words([four(rmse[s][0]) for s in flat]),
+              "q2.diverged": words([f"seed {r['seed']} diverges in epoch "
+                                    f"{r['diverged_at']['epoch']}" for r in study["runs"]
+                                    if r["status"] == "diverged"])})
+
+
+def q3_values(v):
+    """Q3: each model's record."""
+    for model, key in (("perceptron", "perc"), ("logistic_regression", "lr"), ("mlp", "mlp")):
         record = load(f"q3/{model}.json")
-        f, config, rows, key = record["final"], record["config"], record["epochs"], f"q3.{short}"
-        v.update({f"{key}.{flag}": f"{config[flag]:g}" for flag in ("learning_rate", "hidden_size")
-                  if flag in config})
-        v[key + ".epochs"], v[key + ".dev_acc"] = str(len(rows)), four(f["dev_acc"])
-        v[key + ".test_acc"] = four(f["test_acc"])
-        for name, pick in (("best", max), ("worst", min)):
-            value, epoch = pick((r["dev_acc"], r["epoch"]) for r in rows)
-            v[f"{key}.{name}_dev_acc"], v[f"{key}.{name}_dev_epoch"] = four(value), str(epoch)
-        dev = [r["dev_acc"] for r in rows]
-        v[key + ".max_drop"] = four(max(a - b for a, b in zip(dev, dev[1:])))
-        if model != "perceptron":  # the perceptron's train_loss is its fraction of mistakes
-            v[key + ".train_loss"] = four(f["train_loss"])
-            v[key + ".first_train_loss"] = f"{rows[0]['train_loss']:.2f}"
-        if model == "mlp":
-            v[key + ".second_train_loss"] = f"{rows[1]['train_loss']:.2f}"
-        confusion = np.array(f["test_confusion"])  # (10, 10): rows gold, columns predicted
-        v[key + ".errors"] = f"{int(confusion.sum() - np.trace(confusion)):,}"
-    return v
+        dev, loss = ([e[k] for e in record["epochs"]] for k in ("dev_acc", "train_loss"))
+        v.update({f"q3.{key}.{k}": x for k, x in (
+            ("epochs", len(dev)), ("dev", four(dev[-1])), ("dev_range", span(dev)),
+            ("test", four(record["final"]["test_acc"])), ("loss", f"{loss[0]:.2f}"),
+            ("drop", four(max(np.subtract(dev[:-1], dev[1:])))), ("loss2", f"{loss[1]:.2f}"),
+            ("loss_last", four(loss[-1])), ("train_acc1", four(record["epochs"][0]["train_acc"])),
+            *((short, f"{record['config'][k]:g}") for k, short in (("learning_rate", "rate"), (
+                "hidden_size", "hidden")) if k in record["config"]))})
+    # L = the mean of -log p_gold over epoch 1's steps, so exp(-L) is their geometric mean p_gold
+    v["q3.mlp.geometric"] = re.sub(r"e-0*(\d+)", r"\\times10^{-\1}", "{:.1e}".format(
+        np.exp(-load("q3/mlp.json")["epochs"][0]["train_loss"])))
+    claim(float(v["q3.perc.test"]) < float(v["q3.lr.test"]) < float(v["q3.mlp.test"]) and float(
+        v["q3.lr.drop"]) < float(v["q3.perc.drop"]), "the MLP is the best of Q3, logistic "
+          "regression second, and the perceptron's validation accuracy drops the most")
 
 
-# (key, name, folder under results/, what made it): the two CPU families of the Q4 records
-FAMILIES = (("committed", "the committed family", "q4/runs", "the project's machines, not AVX-512"),
-            ("second", "the second family", "q4/second-cpu/runs", "an Intel Xeon with AVX-512"))
+def q4_stats(folder):
+    """{"group.label": {metric: [value per seed, by seed]}} of the records in results/<folder>,
+    each under the configuration of CONFIGS (over Table 1) that its config has."""
+    found = {f"{g}.{label}": [] for g, label, _ in CONFIGS}
+    for path in sorted(glob.glob(os.path.join(ROOT, "results", folder, "*.json"))):
+        with open(path) as f:
+            record = json.load(f)
+        found.update({f"{g}.{label}": found[f"{g}.{label}"] + [record] for g, label, flags in
+                      CONFIGS if all(value == {**TABLE1, **flags}.get(k) for k, value in
+                                     record["config"].items() if k != "seed")})
+    stats = {}
+    for key, records in found.items():
+        records.sort(key=lambda r: r["seed"])
+        finals, devs = [r["final"] for r in records], [[e["dev_acc"] for e in r["epochs"]]
+                                                       for r in records]
+        stats[key] = {m: [f[m] for f in finals] for m in ("dev_acc", "test_acc", "train_acc",
+                                                          "train_loss")}
+        stats[key].update(seeds=[r["seed"] for r in records], curves=devs, gap=[
+            f["train_acc"] - f["dev_acc"] for f in finals], eval_loss=[
+            r["epochs"][-1]["train_eval_loss"] for r in records], dead=[
+            f["dead_units"][0] for f in finals if "dead_units" in f],
+            wobble=[np.abs(np.diff(d))[-LAST:].mean() for d in devs])
+    return stats
 
 
-def describe(varied):
-    """A configuration's name in prose, as Table 1 names it ("defaults" -> "the defaults")."""
-    name = study.describe(varied)
-    return "the defaults" if name == "defaults" else name
+def q4_values(v):
+    """Q4: values and claims; returns (Table 2, the table rows of results/q4/README.md)."""
+    runs, rerun = q4_stats("q4/runs"), q4_stats("q4/second-cpu/runs")  # the report's; a rerun
+    seeds, default, lr = runs["q4_2.default"]["seeds"], "q4_2.default", "q4_1.learning_rate="
+    claim(all(s["seeds"] == seeds for s in [*runs.values(), *rerun.values()]),
+          "every configuration has the same seeds in both studies")
+
+    def verdict(a, b):  # a against b by study_q4's rule; "unresolved" if the studies disagree
+        said = {versus(*(utils.spread(s[k]["dev_acc"]) for k in (a, b))) for s in (runs, rerun)}
+        return said.pop() if len(said) == 1 else "unresolved"
+
+    def best_of(stats):  # {group: its configuration of highest mean validation accuracy}
+        return {g: max((k for k in stats if k.startswith(g)), key=lambda k: np.mean(
+            stats[k]["dev_acc"])) for g in ("q4_1", "q4_2", "q4_3")}
+
+    best, unresolved, table, changes = best_of(runs), set(), [], []
+    for k, s in runs.items():
+        g, said = k[:4], "best" if k in best.values() else verdict(k, best[k[:4]])
+        against = {"best": said, **({"default": verdict(k, default)} if g != "q4_1" else {})}
+        unresolved |= {name(k)} if "unresolved" in against.values() else set()
+        v.update({f"q4.{k}.vs_{b}": PHRASE.get(x, x) for b, x in against.items()})
+        for alias in [k] + [g] * (said == "best"):  # the best's values, also under its group
+            v.update({f"q4.{alias}.{m}.{stat}": fn(x) for m, x in s.items() if x and m not in (
+                "seeds", "curves") for stat, fn in (("mean", lambda x: four(np.mean(x))), (
+                    "sd", lambda x: four(np.std(x, ddof=1))), ("range", span))})
+        v.update({f"q4.{g}.best": name(k)} if said == "best" else {})
+        table.append((g, f"Q4.{g[-1]} & {name(k)} & {span(s['train_acc'])} & " + " & ".join(
+            "{0} $\\pm$ {1} ({2})".format(*(v[f"q4.{k}.{m}.{x}"] for x in ("mean", "sd", "range")))
+            for m in ("dev_acc", "test_acc")) + f" & {said}\\\\"))
+        changes.append(f"| Q4.{g[-1]} {name(k)} | " + " / ".join(four(max(abs(np.subtract(
+            s[m], rerun[k][m])))) for m in ("dev_acc", "test_acc")) + " | " + (
+            "yes" if all(s[m] == rerun[k][m] for m in ("curves", "test_acc")) else "no") + " |")
+    moved = max(max(abs(np.subtract(runs[k]["dev_acc"], rerun[k]["dev_acc"]))) for k in runs
+                if min(runs[k]["train_acc"] + rerun[k]["train_acc"]) > LEARNS)
+    v.update({"q4.last": LAST, "q4.seeds": words(seeds),
+              "q4.kept": "yes" if best_of(rerun) == best else "no"})
+    v["q4.rerun"] = (
+        "A full rerun of the study on different hardware moved the same seed's final validation "
+        f"accuracy by at most {four(moved)} in the configurations that learn (training accuracy "
+        f"above {LEARNS} on every run), {'kept' if v['q4.kept'] == 'yes' else 'changed'} the best"
+        " configuration of each question, and " + (
+            f"reversed the comparisons of {words(sorted(unresolved))}, which this report calls "
+            "unresolved." if unresolved else "kept every comparison."))
+    said = [v[f"q4.{k}"] for k in """q4_1.best q4_2.best q4_3.best q4_1.learning_rate=0.01.vs_best
+        q4_1.learning_rate=0.1.vs_best q4_2.learning_rate=0.001.vs_default q4_3.layers=2.vs_default
+        q4_2.hidden_size=100.vs_default q4_2.dropout=0.5.vs_default q4_2.activation=tanh.vs_default
+        """.split()]
+    claim(said == ["learning rate 0.001"] * 2 + ["2 hidden layers"] + ["is below"] * 2 + [
+        "is above"] + ["is tied with"] * 2 + ["is below"] * 2,
+          f"the bests and the verdicts the prose explains are, in order, {said}")
+    for k in ("q4_2.learning_rate=0.1", "q4_2.optimizer=adam"):
+        claim(max(runs[k]["train_acc"]) < LEARNS < min(runs[k]["dead"]) / TABLE1["hidden_size"],
+              f"with {name(k)} the network does not learn and most of its hidden units die")
+    for a, metric, b in (  # every run of a ends below every run of b in metric
+            (lr + "0.001", "wobble", lr + "0.01"), (lr + "0.001", "wobble", lr + "0.1"),
+            (lr + "0.01", "eval_loss", lr + "0.1"), (lr + "0.001", "eval_loss", lr + "0.1"),
+            ("q4_2.learning_rate=0.001", "train_loss", default),
+            ("q4_2.dropout=0.5", "train_acc", default), ("q4_2.dropout=0.5", "gap", default),
+            ("q4_2.activation=tanh", "gap", default), (default, "eval_loss", "q4_3.layers=3"),
+            (default, "eval_loss", "q4_2.activation=tanh"),
+            ("q4_3.layers=2", "eval_loss", "q4_3.layers=3")):
+        claim(max(runs[a][metric]) < min(runs[b][metric]), f"every run of {a} ends with a lower "
+              f"{metric} than every run of {b}")
+    return "\n".join([r"\begin{tabular}{llllll}\toprule & Configuration & Training & "
+                      r"Validation & Test & Verdict\\", *(r"\midrule " * (i == 0 or g != table[
+                          i - 1][0]) + row for i, (g, row) in enumerate(table)),
+                      r"\bottomrule\end{tabular}", ""]), changes
 
 
-def in_words(items):
-    """["a", "b", "c"] -> "a, b and c"; [] -> "none"."""
-    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else (items or ["none"])[0]
+RESULTS = """| question | result |
+| --- | --- |
+| Q2.2(a) linear regression | train / test RMSE {q2.lin.train} / {q2.lin.test} (least squares: \
+{q2.ls.train} / {q2.ls.test}) |
+| Q2.2(b) network, seed 42 | train / test RMSE {q2.nn.train} / {q2.nn.test} |
+| Q2.2(b) network, seeds {q2.seeds} | test RMSE {q2.better.test} for the {q2.better.n} seeds \
+that beat linear regression; {q2.diverged} |
+| Q3.1(a) perceptron | test accuracy {q3.perc.test} |
+| Q3.1(b) logistic regression | test accuracy {q3.lr.test} |
+| Q3.2(b) MLP | test accuracy {q3.mlp.test} |
+| Q4.1 best: {q4.q4_1.best} | test accuracy {q4.q4_1.test_acc.mean} ± {q4.q4_1.test_acc.sd} \
+(mean ± sd over seeds {q4.seeds}) |
+| Q4.2 best: {q4.q4_2.best} | test accuracy {q4.q4_2.test_acc.mean} ± {q4.q4_2.test_acc.sd} |
+| Q4.3 best: {q4.q4_3.best} | test accuracy {q4.q4_3.test_acc.mean} ± {q4.q4_3.test_acc.sd} |"""
+Q4_README = """# The Q4 study's records
+
+Generated by `tools/make_report.py`. `runs/`: the records the report quotes, each configuration of
+`tools/study_q4.py` with seeds {q4.seeds}, made on the project's machines (AMD EPYC).
+`second-cpu/runs/`: the same study rerun on an Intel Xeon (`second-cpu/README.md`), for
+robustness only: PyTorch's float32 kernels round differently on CPUs of different vendors.
+
+| configuration | largest same-seed change, validation / test accuracy | identical on both |
+| --- | --- | --- |
+{changes}
+
+The best configuration of each question held on the rerun: {q4.kept}. In the report: {q4.rerun}
+"""
 
 
-def vs(d, o):
-    """The study's rule between two validation accuracy spreads, in prose: "a tie", "above" or
-    "below"."""
-    verdict = study.versus(d, o)
-    return "a tie" if verdict == "tie" else verdict
+def fill(template, v):
+    """The template with each {key} replaced by v[key] (markdown: "--" ranges as "-")."""
+    return re.sub(r"(\d)--(\d)", r"\1-\2", re.sub(r"\{([\w.=]+)\}", lambda m: str(v[m[1]]),
+                                                template))
 
 
-def q4_values():
-    """Values of the Q4 study (tools/study_q4.py) over the runs of both CPU families (families x
-    seeds per configuration) and of each alone. Per configuration, q4.<group>.<varied>.: runs,
-    dev_acc and train_acc spreads, <family>.verdict (study.RULE), vs_default and
-    <family>.vs_default, gap and train_eval_loss (mean, min, max), train_error_percent,
-    loss_per_mistake, dead units. Per group: best and its spreads, ties, <family>.best.
-    Returns (values, Table 1, the README's CPU block)."""
-    rows = study.summarise([os.path.join(RESULTS, family[2]) for family in FAMILIES],
-                           study.SEEDS, study.EPOCHS)
-    assert all(family["seeds"] for row in rows for family in row["families"]), \
-        "a CPU family of FAMILIES lacks records"
-    v = {"q4.rule": study.RULE, "q4.seeds": in_words([str(s) for s in study.SEEDS]),
-         "q4.n_seeds": str(len(study.SEEDS)), "q4.n_families": str(len(FAMILIES)),
-         "q4.identical": in_words([f"Q4.{row['group'][-1]} {describe(row['varied'])}"
-                                   for row in rows if row["identical"]])}
-    default = next(r for r in rows if r["group"] == "q4_2" and r["varied"] == "default")
-    differ = []  # (configuration, against, its verdict on each family) where the families differ
-    for row in rows:
-        key, records = f"q4.{row['group']}.{row['varied']}", [r for *_, r in row["records"]]
-        v[key + ".n"] = str(row["runs"])
-        for metric in ("dev_acc", "train_acc"):
-            v.update({f"{key}.{metric}.{stat}": four(x) for stat, x in row[metric].items()})
-        for (family, *_), alone in zip(FAMILIES, row["families"]):
-            v[f"{key}.{family}.verdict"] = alone["verdict"]
-        if row["group"] != "q4_1" and row is not default:  # a network against the defaults
-            verdict = vs(row["dev_acc"], default["dev_acc"])
-            v[key + ".vs_default"] = verdict + " with" * (verdict == "a tie") + " the default"
-            said = [vs(alone["dev_acc"], alone_default["dev_acc"])
-                    for alone, alone_default in zip(row["families"], default["families"])]
-            v.update({f"{key}.{family}.vs_default": s for (family, *_), s in zip(FAMILIES, said)})
-            differ += [(row, default, said)] if len(set(said)) > 1 else []
-        finals = [r["final"] for r in records]
-        eval_loss = [r["epochs"][-1]["train_eval_loss"] for r in records]
-        for name, xs in (("gap", [f["train_acc"] - f["dev_acc"] for f in finals]),
-                         ("train_eval_loss", eval_loss)):
-            v.update({f"{key}.{name}.{stat}": four(f(xs))
-                      for stat, f in (("mean", np.mean), ("min", min), ("max", max))})
-        # The training images misclassified at the end, and the least mean loss each of them
-        # must carry for the whole set's mean loss (a correct image's loss is >= 0).
-        errors = [1 - f["train_acc"] for f in finals]
-        v[key + ".train_error_percent"] = f"{100 * np.mean(errors):.0f}"
-        v[key + ".loss_per_mistake"] = f"{np.mean([l / e for l, e in zip(eval_loss, errors)]):.1f}"
-        if all("dead_units" in f for f in finals):
-            first = [f["dead_units"][0] for f in finals]  # the first hidden layer
-            low, high = min(first), max(first)
-            v[key + ".dead"] = str(low) if low == high else f"{low}--{high}"
-            v[key + ".hidden"] = str(records[0]["config"]["hidden_size"])
-    for group in study.GROUPS:
-        members = [row for row in rows if row["group"] == group]
-        best = next(row for row in members if row["verdict"] == "best")
-        v[f"q4.{group}.best"], v[f"q4.{group}.n"] = describe(best["varied"]), str(best["runs"])
-        v[f"q4.{group}.ties"] = in_words([describe(r["varied"]) for r in members
-                                          if r["verdict"] == "tie"])
-        v.update({f"q4.{group}.{metric}.{stat}": four(best[metric][stat])
-                  for metric in ("dev_acc", "test_acc") for stat in ("mean", "std")})
-        for n, (family, *_) in enumerate(FAMILIES):
-            v[f"q4.{group}.{family}.best"] = in_words([describe(r["varied"]) for r in members
-                                                       if r["families"][n]["verdict"] == "best"])
-        differ += [(row, best, [alone["verdict"] for alone in row["families"]])
-                   for row in members if row is not best
-                   and len({alone["verdict"] for alone in row["families"]}) > 1]
-    v["q4.picks_held"] = "yes" if all(v[f"q4.{g}.{family}.best"] == v[f"q4.{g}.best"]
-                                      for g in study.GROUPS for family, *_ in FAMILIES) else "no"
-    v["q4.verdicts_differ"] = "; ".join(
-        f"{describe(row['varied'])} against {describe(other['varied'])} is " + ", ".join(
-            f"{'a tie' if s in ('tie', 'a tie') else s} on {name}"
-            for s, (_, name, *_) in zip(said, FAMILIES)) for row, other, said in differ) or "none"
-    return v, study.latex_table(rows), cpu_block(v, rows)
-
-
-def cpu_block(v, rows):
-    """The README's figures on the two CPU families, from the records: which configurations are
-    identical on both, how far the others moved, whether the picks and the verdicts held."""
-    text = (f"The whole Q4 study ({len(rows)} configurations, seeds {v['q4.seeds']}) was run on "
-            f"{len(FAMILIES)} CPU families: " + in_words(
-                [f"`results/{folder}/` ({name}: {made})" for _, name, folder, made in FAMILIES])
-            + ".")
-    identical = [row for row in rows if row["identical"]]
-    if identical:  # the largest difference of training loss between their same-seed runs
-        loss = max(abs(a["train_loss"] - b["train_loss"]) for row in identical
-                   for seed in {s for _, s, _ in row["records"]}
-                   for a, b in zip(*[r["epochs"] for _, s, r in row["records"] if s == seed]))
-        text += (f" Identical on both families, for each of the {v['q4.n_seeds']} seeds: "
-                 f"{v['q4.identical']} (every epoch's validation accuracy and the test "
-                 f"accuracy; the training losses differ by at most {loss:.0e}).")
-    table = ["| configuration | " + " | ".join(f"validation accuracy on {name}, mean (min-max)"
-                                               for _, name, *_ in FAMILIES)
-             + " | largest same-seed change, validation / test |", "| --- " * 4 + "|"]
-    for row in rows:
-        if not row["identical"]:
-            cells = [f"{s['mean']:.4f} ({s['min']:.4f}-{s['max']:.4f})"
-                     for s in (alone["dev_acc"] for alone in row["families"])]
-            table.append(f"| Q4.{row['group'][-1]} {describe(row['varied'])}"
-                         f"{' (best)' if row['verdict'] == 'best' else ''} | " + " | ".join(cells)
-                         + f" | {row['change']['dev_acc']:.4f} / {row['change']['test_acc']:.4f} |")
-    held = v["q4.picks_held"] == "yes"
-    after = ("The picks held (the same best in each group on each family: " if held
-             else "The picks did not hold (") + "; ".join(
-        f"Q4.{g[-1]} " + (v[f"q4.{g}.best"] if held else ", ".join(
-            f"{v[f'q4.{g}.{key}.best']} on {name}" for key, name, *_ in FAMILIES))
-        for g in study.GROUPS) + ")."
-    if v["q4.verdicts_differ"] != "none":
-        after += f" Verdicts that differ between the families: {v['q4.verdicts_differ']}."
-    after += (f" So Table 1 of the report judges each configuration over all its "
-              f"{rows[0]['runs']} runs: {v['q4.rule'][0].lower()}{v['q4.rule'][1:]}")
-    return "\n".join([CPU_BEGIN, ""] + textwrap.wrap(text + " The others moved:", 99) + [""]
-                     + table + [""] + textwrap.wrap(after, 99) + ["", CPU_END])
-
-
-def latex_values(values):
-    """values.tex: \\val{key} (report.tex) prints what \\@namedef defines here for the key."""
-    lines = ["\\@namedef{val@%s}{%s}" % (key, str(values[key]).replace("_", "\\_").replace(
-        "%", "\\%")) for key in sorted(values)]
-    return "\n".join(["% Generated by tools/make_report.py from results/: do not edit.",
-                      "\\makeatletter"] + lines + ["\\makeatother"]) + "\n"
-
-
-def timing_rows():
-    """README rows quoting the wall times of each Q4 study that trained its runs
-    (results/q4/study-seeds=*.log) and of the last complete reproduction (results/reproduce.log)."""
-    rows, other_seeds_wall = [], 0  # the wall time of the studies without seed 42
-    for study_log in sorted(glob.glob(os.path.join(RESULTS, "q4", "study-seeds=*.log"))):
-        text, name = open(study_log).read(), os.path.basename(study_log)
+def commands_table():
+    """README.md's commands, each with its time: from its record, a study log, reproduce.log."""
+    rows = [(f"`python {c}`", what, load(record + ".json")["seconds"])
+            for c, what, record in sorted(COMMANDS, key=lambda row: row[1])]
+    for log in sorted(glob.glob(os.path.join(ROOT, "results", "q4", "study-seeds=*.log"))):
+        text, seeds = open(log).read(), log[:-4].split("=")[-1].replace("-", " ")
         wall = re.search(r"^study: (\d+) s wall", text, re.M)
-        trained = re.match(r"(\d+) runs to train.*; (\d+) workers", text)
-        seeds = name[len("study-seeds="):-len(".log")].split("-")
-        if wall and trained:
-            rows.append((f"Q4 study, seed{'s' * (len(seeds) > 1)} {', '.join(seeds)}: "
-                         f"{trained[1]} runs on {trained[2]} workers (`results/q4/{name}`)",
-                         "wall time", f"{int(wall[1]) / 60:.1f} min"))
-            other_seeds_wall += int(wall[1]) if "42" not in seeds else 0
-    log = os.path.join(RESULTS, "reproduce.log")
-    text = open(log).read() if os.path.exists(log) else ""
+        rows += [(f"`python tools/study_q4.py -seeds {seeds}`", f"Q4, every configuration: "
+                  f"{text.split()[0]} runs, 2 at a time", float(wall[1]))] * bool(wall)
+    text = open(os.path.join(ROOT, "results", "reproduce.log")).read()
     total = re.search(r"^total \(wall\)\s+([\d.]+)", text, re.M)
-    if not total:
-        return rows
-    command = re.match(r"tools/reproduce.py ([^:]*): (\d+) run records", text)
-    study_reused = re.search(r"q4 study: 0 runs to train, (\d+) already done", text)
-    reused = len(re.findall(r"record exists, reused", text)) + int(
-        study_reused[1] if study_reused else 0)
-    note = (f", reusing {reused} run records" if reused else ", every run trained") + (
-        ", from an empty `results/`" if command and command[2] == "0" else "")
-    rows.append((f"Last reproduction: `tools/reproduce.py{f' {command[1]}' if command else ''}` "
-                 "(`results/reproduce.log`)", "wall time", f"{float(total[1]) / 60:.1f} min{note}"))
-    if command and command[1].startswith("--seeds 42 ") and other_seeds_wall:
-        rows.append(("Default reproduction, `tools/reproduce.py` (seeds 42, 43, 44): not timed as "
-                     "one run", "wall time: last reproduction + the other seeds' study",
-                     f"{(float(total[1]) + other_seeds_wall) / 60:.1f} min"))
-    return rows
+    rows += [(f"`python {text.split(':')[0]}`", "every result and the PDF, from an empty "
+              "`results/`", float(total[1]))] * bool(total)
+    return "\n".join(["| command | what it answers | wall time |", "| --- | --- | --- |"] + [
+        f"| {c} | {a} | " + (f"{t / 60:.1f} min |" if t >= 60 else f"{t:.0f} s |")
+        for c, a, t in rows] + ["", "For a script: the training time of the run that made its "
+                                "committed record, on 2 cores."])
 
 
-# The README's full commands and the record whose "seconds" says how long each took.
-COMMANDS = [
-    ("python hw1-q2.py linear_regression", "q2/linear_regression.json"),
-    ("python hw1-q2.py nn", "q2/nn.json"),
-    ("python hw1-q2.py nn -seeds 10", "q2/nn-seeds=10.json"),
-    ("python hw1-q3.py perceptron", "q3/perceptron.json"),
-    ("python hw1-q3.py logistic_regression", "q3/logistic_regression.json"),
-    ("python hw1-q3.py mlp", "q3/mlp.json"),
-    ("python hw1-q4.py logistic_regression -learning_rate 0.001",
-     "q4/runs/logistic_regression-learning_rate=0.001.json"),
-    ("python hw1-q4.py mlp", "q4/runs/mlp.json"),
-    ("python hw1-q4.py mlp -layers 3", "q4/runs/mlp-layers=3.json"),
-    ("python hw1-q4.py mlp -optimizer adam", "q4/runs/mlp-optimizer=adam.json"),
-]
-
-
-def readme_table(values):
-    """The README's results table: headline numbers, then each command's and study's time."""
-    rows = [
-        ("Q2.2(a) linear regression (SGD, 150 epochs)", "train / test RMSE",
-         f"{values['q2.lin.train_rmse']} / {values['q2.lin.test_rmse']}"),
-        ("Q2.2(a) least squares (minimum norm)", "train / test RMSE",
-         f"{values['q2.lin.analytic_train_rmse']} / {values['q2.lin.analytic_test_rmse']}"),
-        ("Q2.2(b) network (150 ReLU, seed 42)", "train / test RMSE",
-         f"{values['q2.nn.train_rmse']} / {values['q2.nn.test_rmse']}"
-         if "q2.nn.test_rmse" in values else "diverged"),
-        (f"Q2.2(b) network, {values['q2.seeds.n']} seeds", "test RMSE, median (min-max)",
-         f"{values['q2.seeds.test_median']} ({values['q2.seeds.test_min']}-"
-         f"{values['q2.seeds.test_max']})"),
-        ("Q3.1(a) perceptron (20 epochs)", "test accuracy", values["q3.perc.test_acc"]),
-        ("Q3.1(b) logistic regression", "test accuracy", values["q3.lr.test_acc"]),
-        ("Q3.2(b) MLP (200 ReLU)", "test accuracy", values["q3.mlp.test_acc"]),
-    ]
-    for group, label in (("q4_1", "Q4.1 logistic regression"), ("q4_2", "Q4.2 feed-forward"),
-                         ("q4_3", "Q4.3 deeper")):
-        ties = values[f"q4.{group}.ties"]
-        rows.append((f"{label}, best by mean validation accuracy: {values[f'q4.{group}.best']}"
-                     + ("" if ties == "none" else f" (ties: {ties})"),
-                     f"test accuracy, mean ± sd over {values[f'q4.{group}.n']} runs "
-                     f"({values['q4.n_families']} CPU families x {values['q4.n_seeds']} seeds)",
-                     f"{values[f'q4.{group}.test_acc.mean']} ± "
-                     f"{values[f'q4.{group}.test_acc.std']}"))
-    for command, record in COMMANDS:  # each full command and its training time
-        if os.path.exists(os.path.join(RESULTS, record)):
-            minutes = load(record)["seconds"] / 60
-            rows.append((f"`{command}`", "run time (training)",
-                         f"{minutes:.1f} min" if minutes >= 1 else f"{60 * minutes:.0f} s"))
-    return "\n".join([BEGIN, "", "| model | metric | value |", "| --- | --- | --- |"]
-                     + [f"| {a} | {b} | {c} |" for a, b, c in rows + timing_rows()] + ["", END])
+def draw_figures():
+    """report/generated/<name>.pdf of FIGURES: each panel's metrics per epoch (validation dashed),
+    and least squares' (LS) test RMSE; text 9 pt (common.figure) at the report's full width."""
+    for name, panels in FIGURES.items():
+        with figure(os.path.join(ROOT, "report", "generated", f"{name}.pdf"), (6.6, 2.3),
+                    panels=len(panels)) as axes:
+            for ax, (record, keys, title) in zip(axes, panels):
+                epochs = load(record + ".json")["epochs"]
+                for key, label in keys.items():
+                    ax.plot([e["epoch"] for e in epochs], [e[key] for e in epochs],
+                            "--" if key == "dev_acc" else "-", label=label)
+                ax.set(title=title, ylim=(0, 0.5) if keys is RMSE else None)
+                if len(epochs) > 30:  # a label on every other tick: a narrow panel
+                    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0f}" if x % 40 == 0 else "")
+            axes[0].set_ylabel("RMSE" if name == "q2" else "Accuracy")
+            if name == "q2":
+                axes[0].axhline(load("q2/linear_regression.json")["final"]["analytic_test_rmse"],
+                                color="C1", linestyle="--", label="LS, test")
 
 
 def outputs():
-    """{path: text} of every generated file."""
-    q4, table, cpu = q4_values()
-    values = {**q2_values(), **q3_values(), **q4}
-    with open(README) as f:
-        readme = f.read()
-    for begin, end, block in ((BEGIN, END, readme_table(values)), (CPU_BEGIN, CPU_END, cpu)):
-        if begin not in readme or end not in readme:
-            raise SystemExit(f"error: README.md lacks the markers {begin} ... {end}")
-        head, rest = readme.split(begin, 1)
-        readme = head + block + rest.split(end, 1)[1]
-    return {os.path.join(GENERATED, "values.tex"): latex_values(values),
-            os.path.join(GENERATED, "q4_table.tex"): table, README: readme}
+    """{path: text} of every text file make_report writes."""
+    v = {}
+    q2_values(v)
+    q3_values(v)
+    table, changes = q4_values(v)
+    out = {"report/generated/q4_table.tex": table, "results/q4/README.md": fill(
+        Q4_README.replace("{changes}", "\n".join(changes)), v),
+           "report/generated/values.tex": "\n".join(
+               ["% Generated by tools/make_report.py from results/: do not edit.",
+                r"\makeatletter"] + [r"\@namedef{val@%s}{%s}" % (k, str(v[k]).replace(
+                    "_", r"\_").replace("%", r"\%")) for k in sorted(v)] + [r"\makeatother", ""])}
+    path = os.path.join(ROOT, "README.md")
+    text = open(path).read() if os.path.exists(path) else ""
+    for block, markdown in (("commands", commands_table()), ("results", fill(RESULTS, v))):
+        begin, end = f"<!-- {block}:begin (tools/make_report.py) -->", f"<!-- {block}:end -->"
+        if begin in text and end in text:  # the archive's README has no blocks
+            out["README.md"] = text = (text.split(begin)[0] + f"{begin}\n{markdown}\n{end}"
+                                       + text.split(end, 1)[1])
+    return {os.path.join(ROOT, path): text for path, text in out.items()}
 
 
-def main(argv=None):
-    parser = utils.parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if a generated file is stale")
-    check = parser.parse_args(argv).check
-    stale = {path: text for path, text in outputs().items()
-             if not os.path.exists(path) or open(path).read() != text}
-    for path, text in () if check else stale.items():
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text)
-        print(f"wrote {os.path.relpath(path, ROOT)}")
-    if check and stale:
-        print("stale (rerun python tools/make_report.py): "
-              + ", ".join(os.path.relpath(path, ROOT) for path in stale), file=sys.stderr)
-    return int(check and bool(stale))
+def main():
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # -h; no flags
+    for path, text in outputs().items():
+        if not os.path.exists(path) or open(path).read() != text:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            utils.write_atomically(path, lambda f: f.write(text.encode()))
+            print(f"wrote {os.path.relpath(path, ROOT)}")
+    draw_figures()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
