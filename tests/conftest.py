@@ -1,7 +1,6 @@
-"""Shared test helpers: the scripts as modules, tiny data files, the command line in-process."""
+"""Shared test helpers: the scripts as modules, tiny data files, a script's main in-process."""
+import json
 import os
-import re
-import signal
 import sys
 
 import numpy as np
@@ -14,14 +13,6 @@ import utils  # noqa: E402
 from common import load_script  # noqa: E402 (tools/common.py; the tests import it from here)
 
 SCRIPTS = {"q2": "hw1-q2.py", "q3": "hw1-q3.py", "q4": "hw1-q4.py"}
-METRICS = r"((?: \| [a-z_]+ \d+\.\d{4})+)"  # " | name 0.1234" once or more
-EPOCH_LINE = re.compile(r"(seed \d+ \| )?epoch +(\d+)/(\d+)" + METRICS + r" \| \d+\.\d s")
-FINAL_LINE = re.compile(r"final" + METRICS + r" \| \d+\.\d s \| (\S+)")
-
-
-def metrics(text):
-    """' | train_loss 0.1234 | dev_acc 0.5000' -> {'train_loss': '0.1234', 'dev_acc': '0.5000'}"""
-    return dict(re.findall(r" \| ([a-z_]+) (\d+\.\d{4})", text))
 
 
 def script(question):
@@ -29,6 +20,10 @@ def script(question):
     if question == "q4":
         pytest.importorskip("torch")
     return load_script(SCRIPTS[question])
+
+
+# Every numpy model, (question, model argument), as the scripts' MODELS tables list them.
+NUMPY_MODELS = [(question, name) for question in ("q2", "q3") for name in script(question).MODELS]
 
 
 def write_fashion(path, n=(64, 21, 17), seed=0):
@@ -65,9 +60,16 @@ def run_cli(module, argv):
     return exit_.value.code
 
 
-@pytest.fixture(autouse=True)
-def restore_sigint():
-    """run_main installs the scripts' Ctrl-C handler: pytest gets its own back after each test."""
-    handler = signal.getsignal(signal.SIGINT)
-    yield
-    signal.signal(signal.SIGINT, handler)
+def run(question, argv, output):
+    """Run the question's main on argv with -output `output`, as the command line does; it must
+    exit 0 and write one record, all numbers finite. Returns the record, with its file's "name"."""
+    assert run_cli(script(question), [*argv, "-output", output]) == 0
+    (path,) = [os.path.join(output, f) for f in os.listdir(output) if f.endswith(".json")]
+    with open(path) as f:
+        record = json.load(f, parse_constant=lambda constant: pytest.fail(f"{constant} in JSON"))
+    return {**record, "name": os.path.basename(path)[:-len(".json")]}
+
+
+def parse(question, argv):
+    """The script's flags parsed from argv (its defaults for the rest)."""
+    return script(question).build_parser().parse_args([str(a) for a in argv])
