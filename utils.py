@@ -1,9 +1,6 @@
-"""What the three homework scripts share: loading and checking the data, seeding, the flags every
-script takes, a run's log and record, and its figures. The training loops live in the scripts.
-
-Default paths (the data files, runs/) are in the project folder, wherever a script is run from;
-a path given on the command line is taken as given. Torch is imported only where Q4 needs it
-(ClassificationDataset), so that the numpy-only questions never load it.
+"""What the three homework scripts share: the data and its checks, seeding, the flags every script
+takes, a run's log, record and figures. Default paths are in the project folder; torch is imported
+only where Q4 needs it (ClassificationDataset), so that the numpy-only questions never load it.
 """
 import argparse
 import contextlib
@@ -27,6 +24,7 @@ FASHION_PATH = os.path.join(ROOT, "Fashion-MNIST.npz")
 # committed results/ are written only through -output, by tools/reproduce.py.
 RUNS = os.path.join(ROOT, "runs")
 AMES_FEATURES, FASHION_FEATURES = 348, 784
+MAX_SEED = 2**32 - 1  # numpy's seeds
 
 
 class UserError(Exception):
@@ -49,15 +47,9 @@ def configure_seed(seed):
         sys.modules["torch"].manual_seed(seed)
 
 
-# ---------------------------------------------------------------------------------------------
-# Data: the course's files, checked before any training.
-
 def _load_npz(path, splits, columns, label_kind, fix):
-    """{"X<split>": (n, columns) float64, "y<split>": (n,)} for each split of the .npz at `path`.
-
-    Raises UserError naming the file and `fix` if it is missing or unreadable, or if an array is
-    absent, empty, of the wrong shape or kind (labels: "float" or "int"), or not finite.
-    """
+    """{"X<split>": (n, columns), "y<split>": (n,)} of each split of the .npz at `path`; a
+    UserError naming `fix` if it is unreadable, or an array absent, misshapen or not finite."""
     def bad(why):
         return UserError(f"{path}: {why}; fix: {fix}")
     try:
@@ -83,19 +75,16 @@ def _load_npz(path, splits, columns, label_kind, fix):
     return arrays
 
 
-def _with_bias(X):
-    """(n, d) -> (n, d + 1): a column of ones appended as the last feature."""
-    return np.hstack([X, np.ones((len(X), 1), dtype=X.dtype)])
-
-
 def load_regression_data(bias=False, path=AMES_PATH):
     """The course's Ames houses: {"train": (X, y), "test": (X, y)}, X float64 (n, 348[+1]) of
     preprocessed features (a last column of ones with bias=True), y float64 (n,) the log price."""
     arrays = _load_npz(path, ("train", "test"), AMES_FEATURES, "float",
                        fix="the course's ames.npz (git checkout ames.npz), or -data FILE")
-    return {split: ((_with_bias if bias else np.asarray)(arrays["X" + split].astype(np.float64)),
-                    arrays["y" + split].astype(np.float64))
-            for split in ("train", "test")}
+    data = {}
+    for split in ("train", "test"):
+        X, y = arrays["X" + split].astype(np.float64), arrays["y" + split].astype(np.float64)
+        data[split] = (np.hstack([X, np.ones((len(X), 1), X.dtype)]) if bias else X, y)
+    return data
 
 
 def load_classification_data(bias=False, path=FASHION_PATH, dtype=np.float64):
@@ -109,7 +98,7 @@ def load_classification_data(bias=False, path=FASHION_PATH, dtype=np.float64):
         X, y = arrays["X" + split].astype(dtype, copy=False), arrays["y" + split].astype(np.int64)
         if y.min() < 0 or y.max() > 9:
             raise UserError(f"{path}: y{split} has labels outside 0..9; fix: {fix}")
-        data[split] = (_with_bias(X) if bias else X, y)
+        data[split] = (np.hstack([X, np.ones((len(X), 1), X.dtype)]) if bias else X, y)
     return data
 
 
@@ -130,9 +119,6 @@ class ClassificationDataset:
         return self.X[i], self.y[i]
 
 
-# ---------------------------------------------------------------------------------------------
-# The command line.
-
 def number(kind, low, high, low_open=False, high_open=False):
     """An argparse type: a finite int or float in [low, high] (open ends when asked), so that a
     nonsense value ends with argparse's usage line before any work."""
@@ -148,9 +134,6 @@ def number(kind, low, high, low_open=False, high_open=False):
             raise argparse.ArgumentTypeError(f"must be in {interval}, got {text!r}")
         return value
     return parse
-
-
-MAX_SEED = 2**32 - 1  # numpy's seeds
 
 
 def add_run_flags(parser, data, question):
@@ -202,9 +185,6 @@ def check_output_folder(folder):
                 os.rmdir(made)
 
 
-# ---------------------------------------------------------------------------------------------
-# A run: its epoch lines, its record and figures.
-
 class Log:
     """The epochs of one run: prints each epoch's line and keeps its metrics, until one of them
     is not finite (the run diverged)."""
@@ -236,8 +216,7 @@ class Log:
 
 
 def final_line(final, seconds, path):
-    """The last line of a run: "final | train_loss 0.2661 | ... | test_acc 0.8431 | 118.9 s |
-    runs/q3/mlp.json" (the floats of `final`)."""
+    """The last line of a run: "final | <each float of final> | 118.9 s | runs/q3/mlp.json"."""
     return " | ".join(["final"] + [f"{k} {v:.4f}" for k, v in final.items()
                                    if isinstance(v, float)] + [f"{seconds:.1f} s", path])
 
@@ -257,10 +236,9 @@ def write_atomically(path, write):
 
 
 def save_run(folder, name, record, figures=(), show=False):
-    """Write each figure to folder/name-<suffix>.pdf, then the record to folder/name.json (last:
-    it marks the run finished), with the library versions and the machine added. figures:
-    [(suffix, series, ylabel, title[, plot options])]. On failure nothing is left. Returns the
-    record's path."""
+    """Write each figure [(suffix, series, ylabel, title[, plot options])] to folder/name-<suffix>
+    .pdf, then the record, with versions and machine, to folder/name.json (last: it marks the run
+    finished); on failure nothing is left. Returns the record's path."""
     written, made_folder = [], not os.path.isdir(folder)
     torch = sys.modules.get("torch")
     record = dict(record, versions={"python": platform.python_version(), "numpy": np.__version__,
@@ -300,10 +278,8 @@ def plot(series, ylabel, path, title, show=False, logy=False):
     ax.set_title(title, fontsize=10)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    if many:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    else:
-        ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    ax.legend(fontsize=8, **({"loc": "upper left", "bbox_to_anchor": (1.01, 1), "frameon": False}
+                             if many else {"loc": "best", "framealpha": 0.8}))
     fig.tight_layout()
     write_atomically(path, lambda f: fig.savefig(f, format="pdf", metadata={"CreationDate": None}))
     if show:
