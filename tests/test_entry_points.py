@@ -43,7 +43,8 @@ def q4_record(folder, flags, seed, dev, epochs=20):
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, f"{len(os.listdir(folder))}.json"), "w") as f:
         json.dump({"config": {**config, **flags, "epochs": epochs, "seed": seed}, "seed": seed,
-                   "epochs": [{"train_loss": 1 / e, "train_acc": dev, "dev_acc": dev}
+                   "epochs": [{"train_loss": 1 / e, "train_eval_loss": 1 / e, "train_acc": dev,
+                               "dev_acc": dev}
                               for e in range(1, epochs + 1)], "status": "ok", "final": {
                        "dev_acc": dev, "test_acc": dev, "train_acc": dev, "train_loss": 0.5}}, f)
 

@@ -45,7 +45,8 @@ def figure(path, figsize, panels=1):
             ax.set_xlabel("Epoch")
             ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
-            ax.legend(loc="best", framealpha=0.8)
+            if ax.get_legend_handles_labels()[0]:  # no empty box on a panel without labels
+                ax.legend(loc="best", framealpha=0.8)
         fig.tight_layout()
         utils.write_atomically(path, lambda f: fig.savefig(f, format="pdf",
                                                            metadata={"CreationDate": None}))

@@ -23,6 +23,7 @@ TABLE1 = {"epochs": 20, "learning_rate": 0.01, "hidden_size": 200, "dropout": 0.
           "batch_size": 1, "activation": "relu", "optimizer": "sgd", "layers": 1, "l2_decay": 0.0}
 LEARNS = 0.5  # a configuration learns when each of its runs ends above this training accuracy
 FLAT = 0.01  # a network with a train RMSE this close (relative) to the target's sd is flat
+WINDOW = 30  # epochs per median of the network's jittery test RMSE
 LAST = 10  # epochs over which the report averages the epoch-to-epoch change of validation acc.
 PHRASE = {"tie": "is tied with", "above": "is above", "below": "is below",  # verdicts in prose
           "unresolved": "is unresolved against"}
@@ -39,13 +40,15 @@ COMMANDS = [  # (what a user runs, what it answers, its record), listed by what 
     ("hw1-q4.py mlp -optimizer adam", "Q4.2, with Adam", "q4/runs/mlp-optimizer=adam")]
 RMSE, ACCURACY = {"train_rmse": "train", "test_rmse": "test"}, {"train_acc": "train",
                                                                 "dev_acc": "validation"}
-FIGURES = {  # report/generated/<name>.pdf: a row of panels (record, {metric: label}, title)
-    "q2": [("q2/linear_regression", RMSE, "Q2.2(a) linear regression"),
-           ("q2/linear_regression", {"distance": "SGD"}, "Q2.2(a) distance to LS"),
-           ("q2/nn", RMSE, "Q2.2(b) network")],
-    "q3": [("q3/perceptron", ACCURACY, "Q3.1(a) perceptron"),
-           ("q3/logistic_regression", ACCURACY, "Q3.1(b) logistic regression"),
-           ("q3/mlp", ACCURACY, "Q3.2(b) MLP")]}
+FIGURES = {  # report/generated/<name>.pdf: panels (record, {metric: legend label}, title, y label)
+    "q2": [("q2/linear_regression", RMSE, "Q2.2(a) linear regression", "RMSE"),
+           ("q2/linear_regression", {"distance": None}, "Q2.2(a) distance to LS",
+            r"$\Vert\mathbf{w}-\mathbf{w}_{\mathrm{LS}}\Vert_2$"),
+           ("q2/nn", RMSE, "Q2.2(b) network", "RMSE")],
+    "q3": [("q3/perceptron", dict.fromkeys(ACCURACY), "Q3.1(a) perceptron", "Accuracy"),
+           ("q3/logistic_regression", ACCURACY, "Q3.1(b) logistic regression", "Accuracy"),
+           ("q3/mlp", dict.fromkeys(ACCURACY), "Q3.2(b) MLP", "Accuracy")]}
+RMSE_TICKS = (0.1, 0.2, 0.4, 0.8, 1.6)  # on a log scale, to show the network's spikes
 four = "{:.4f}".format
 
 
@@ -82,11 +85,11 @@ def name(key):
 def q2_values(v):
     """Q2.2: the data, the linear run and least squares, the seed-42 network, the seed study."""
     lin, nn, study = (load(f"q2/{n}.json") for n in ("linear_regression", "nn", "nn-seeds=10"))
-    (X, y), (_, y_test) = utils.load_regression_data(True, os.path.join(ROOT, "ames.npz")).values()
+    (X, y), (X_test, y_test) = utils.load_regression_data(True, os.path.join(ROOT, "ames.npz")
+                                                          ).values()
     sd, mean_test = y.std(), np.sqrt(np.mean((y_test - y.mean()) ** 2))  # predicting the mean
-    f, curves = lin["final"], [{k: [e[k] for e in run["epochs"]] for k in run["epochs"][0]}
-                               for run in (lin, nn)]
-    best = [int(np.argmin(c["test_rmse"])) for c in curves]
+    f, curve = lin["final"], {k: [e[k] for e in lin["epochs"]] for k in lin["epochs"][0]}
+    best = int(np.argmin(curve["test_rmse"]))  # linear SGD's epoch of least test RMSE, from 0
     rmse = {r["seed"]: (r["final"]["train_rmse"], r["final"]["test_rmse"]) for r in [
         *study["runs"], dict(nn, seed="nn"), dict(lin, seed="lin")] if r["status"] == "ok"}
     gap = {key: test - train for key, (train, test) in rmse.items()}
@@ -95,45 +98,45 @@ def q2_values(v):
     useless = [s for s in seeds if rmse[s][1] > mean_test]  # worse than predicting the mean
     flat = [s for s in useless if abs(rmse[s][0] - sd) < FLAT * sd]  # about one price for all
     overfit = [s for s in useless if s not in flat]  # that fit the training houses
-    claim(all(c["train_rmse"][-1] < c["train_rmse"][i] and c["test_rmse"][i] < c["test_rmse"][
-        -1] for c, i in zip(curves, best)), "after the epoch of least test RMSE, the train RMSE "
-          "falls and the test RMSE rises, for linear SGD and the seed-42 network")
+    claim(curve["train_rmse"][-1] < curve["train_rmse"][best] < curve["test_rmse"][best] < curve[
+        "test_rmse"][-1], "after its epoch of least test RMSE, linear SGD's train RMSE falls and "
+          "its test RMSE rises")
+    windows = np.reshape([e["test_rmse"] for e in nn["epochs"]], (-1, WINDOW))  # the network's
+    medians, iqr = np.median(windows, 1), np.subtract(*np.percentile(windows[-1], [75, 25]))
+    claim(abs(medians[-1] - medians[-2]) < iqr and X_test.max() > X.max(), "the network's test "
+          "RMSE levels off (its last two windows' medians differ by less than the last one's "
+          "interquartile range), and some test features lie beyond the training range")
     claim(f["analytic_train_rmse"] < f["train_rmse"] < f["test_rmse"] < f["analytic_test_rmse"]
-          and all(np.diff(curves[0]["distance"]) < 0), "least squares fits the training houses "
+          and all(np.diff(curve["distance"]) < 0), "least squares fits the training houses "
           "better and the test houses worse than SGD, whose distance to it falls every epoch")
     claim(all(a < b for a, b in zip([*rmse["nn"], gap["nn"]], [*rmse["lin"], gap["lin"]]))
           and all(gap[s] < gap["lin"] for s in better), "the seed-42 network, and every seed "
           "that beats the linear model on test RMSE, has a smaller gap (seed 42: lower RMSEs too)")
-    for s in study["seeds"]:  # the seed table; a diverged seed has no final weights
-        v.update({f"q2.seed{s}.{c}": four(x) if s in rmse else "div." for c, x in zip(
-            ("train", "test", "gap"), [*rmse.get(s, (0, 0)), gap.get(s, 0)])})
-    for key, c, i in zip(("lin", "nn"), curves, best):
-        v.update({f"q2.{key}.train": four(rmse[key][0]), f"q2.{key}.test": four(rmse[key][1]),
-                  f"q2.{key}.gap": four(gap[key]), f"q2.{key}.best_epoch": i + 1,
-                  f"q2.{key}.best_test": four(c["test_rmse"][i]),
-                  f"q2.{key}.best_train": four(c["train_rmse"][i])})
-    v.update({"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(y_test):,}",
-              "q2.n_features": X.shape[1] - 1, "q2.n_weights": X.shape[1],
-              "q2.rank": np.linalg.matrix_rank(X), "q2.hidden": nn["config"]["hidden_size"],
-              "q2.sd": four(sd), "q2.mean_test": four(mean_test),
-              "q2.epochs": len(curves[0]["test_rmse"]),
-              "q2.lr": f"{lin['config']['learning_rate']:g}",
+    for s in [*study["seeds"], "lin", "nn"]:  # the seed table; a diverged seed has no weights
+        v.update({f"q2.{'seed' * (s in study['seeds'])}{s}.{c}": four(x) if s in rmse else "div."
+                  for c, x in zip(("train", "test", "gap"), [*rmse.get(s, (0, 0)), gap.get(s, 0)])})
+    v.update({"q2.n_train": f"{len(y):,}", "q2.n_test": f"{len(y_test):,}", "q2.sd": four(sd),
+              "q2.n_features": X.shape[1] - 1, "q2.n_weights": X.shape[1], "q2.lin.best_epoch":
+              best + 1, "q2.rank": np.linalg.matrix_rank(X), "q2.mean_test": four(mean_test),
+              "q2.hidden": nn["config"]["hidden_size"], "q2.epochs": len(curve["test_rmse"]),
+              "q2.lr": f"{lin['config']['learning_rate']:g}", **{f"q2.lin.best_{k}": four(
+                  curve[f"{k}_rmse"][best]) for k in ("train", "test")},
+              "q2.nn.medians": words(four(m) for m in medians[-2:]), "q2.nn.windows": words(
+                  f"{e - WINDOW + 1}--{e}" for e in (windows.size - WINDOW, windows.size)),
+              "q2.train_max": f"{X.max():.1f}", "q2.test_max": f"{X_test.max():.1f}",
               "q2.ls.train": four(f["analytic_train_rmse"]), "q2.ls.test": four(
-                  f["analytic_test_rmse"]), "q2.lin.dist_first": f"{curves[0]['distance'][0]:.2f}",
+                  f["analytic_test_rmse"]), "q2.lin.dist_first": f"{curve['distance'][0]:.2f}",
               "q2.lin.dist": f"{f['distance']:.2f}", "q2.n_seeds": len(study["seeds"]),
               "q2.seeds": f"{study['seeds'][0]}--{study['seeds'][-1]}",
               "q2.better.n": len(better), "q2.better.test": span([rmse[s][1] for s in better]),
-              "q2.middle": words([f"seed {s} ({four(rmse[s][1])})" for s in seeds
-                                  if s not in better + useless]),
-              "q2.useless.seeds": words(useless), "q2.useless.test": span([rmse[s][1]
-                                                                           for s in useless]),
-              "q2.flat.seeds": words(flat), "q2.flat.tol": f"{100 * FLAT:g}",
-              "q2.overfit.seeds": words(overfit),
-              "q2.overfit.train": words([four(rmse[s][0]) for s in overfit]),
-              "q2.flat.train": words([four(rmse[s][0]) for s in flat]),
-              "q2.diverged": words([f"seed {r['seed']} diverges in epoch "
-                                    f"{r['diverged_at']['epoch']}" for r in study["runs"]
-                                    if r["status"] == "diverged"])})
+              "q2.middle": words(f"seed {s} ({four(rmse[s][1])})" for s in seeds
+                                 if s not in better + useless), "q2.useless.seeds": words(useless),
+              "q2.useless.test": span([rmse[s][1] for s in useless]), "q2.flat.seeds": words(flat),
+              "q2.flat.tol": f"{100 * FLAT:g}", "q2.overfit.seeds": words(overfit),
+              **{f"q2.{k}.train": words(four(rmse[s][0]) for s in group) for k, group in (
+                  ("overfit", overfit), ("flat", flat))},
+              "q2.diverged": words(f"seed {r['seed']} diverges in epoch {r['diverged_at']['epoch']}"
+                                   for r in study["runs"] if r["status"] == "diverged")})
 
 
 def q3_values(v):
@@ -143,8 +146,8 @@ def q3_values(v):
         dev, loss = ([e[k] for e in record["epochs"]] for k in ("dev_acc", "train_loss"))
         v.update({f"q3.{key}.{k}": x for k, x in (
             ("epochs", len(dev)), ("dev", four(dev[-1])), ("dev_range", span(dev)),
-            ("test", four(record["final"]["test_acc"])), ("loss", f"{loss[0]:.2f}"),
-            ("drop", four(max(np.subtract(dev[:-1], dev[1:])))), ("loss2", f"{loss[1]:.2f}"),
+            ("test", four(record["final"]["test_acc"])), ("loss", four(loss[0])),
+            ("drop", four(max(np.subtract(dev[:-1], dev[1:])))), ("loss2", four(loss[1])),
             ("loss_last", four(loss[-1])), ("train_acc1", four(record["epochs"][0]["train_acc"])),
             *((short, f"{record['config'][k]:g}") for k, short in (("learning_rate", "rate"), (
                 "hidden_size", "hidden")) if k in record["config"]))})
@@ -207,7 +210,8 @@ def q4_values(v):
                 "seeds", "curves") for stat, fn in (("mean", lambda x: four(np.mean(x))), (
                     "sd", lambda x: four(np.std(x, ddof=1))), ("range", span))})
         v.update({f"q4.{g}.best": name(k)} if said == "best" else {})
-        table.append((g, f"Q4.{g[-1]} & {name(k)} & {span(s['train_acc'])} & " + " & ".join(
+        head = f"\\midrule Q4.{g[-1]}" * (not table or table[-1][0] != g)  # a group's first row
+        table.append((g, head + f" & {name(k)} & {span(s['train_acc'])} & " + " & ".join(
             "{0} $\\pm$ {1} ({2})".format(*(v[f"q4.{k}.{m}.{x}"] for x in ("mean", "sd", "range")))
             for m in ("dev_acc", "test_acc")) + f" & {said}\\\\"))
         changes.append(f"| Q4.{g[-1]} {name(k)} | " + " / ".join(four(max(abs(np.subtract(
@@ -217,20 +221,24 @@ def q4_values(v):
                 if min(runs[k]["train_acc"] + rerun[k]["train_acc"]) > LEARNS)
     v.update({"q4.last": LAST, "q4.seeds": words(seeds),
               "q4.kept": "yes" if best_of(rerun) == best else "no"})
-    v["q4.rerun"] = (
-        "A full rerun of the study on different hardware moved the same seed's final validation "
-        f"accuracy by at most {four(moved)} in the configurations that learn (training accuracy "
-        f"above {LEARNS} on every run), {'kept' if v['q4.kept'] == 'yes' else 'changed'} the best"
-        " configuration of each question, and " + (
-            f"reversed the comparisons of {words(sorted(unresolved))}, which this report calls "
-            "unresolved." if unresolved else "kept every comparison."))
+    v["q4.rerun"] = (  # the one sentence on the rerun: what it moved, what it kept
+        "A verdict is reported as unresolved when a rerun of the whole study with the same seeds"
+        " on a second machine, whose arithmetic rounds differently, does not repeat it: that "
+        f"rerun moved each run's final validation accuracy by at most {four(moved)} where the "
+        f"configuration learns (training accuracy above {LEARNS} on every run), "
+        f"{'kept' if v['q4.kept'] == 'yes' else 'changed'} the best configuration of each "
+        f"question, and changed only the verdicts of {words(sorted(unresolved))}.")
     said = [v[f"q4.{k}"] for k in """q4_1.best q4_2.best q4_3.best q4_1.learning_rate=0.01.vs_best
         q4_1.learning_rate=0.1.vs_best q4_2.learning_rate=0.001.vs_default q4_3.layers=2.vs_default
         q4_2.hidden_size=100.vs_default q4_2.dropout=0.5.vs_default q4_2.activation=tanh.vs_default
-        """.split()]
+        q4_3.layers=3.vs_best q4_3.layers=3.vs_default""".split()]
     claim(said == ["learning rate 0.001"] * 2 + ["2 hidden layers"] + ["is below"] * 2 + [
-        "is above"] + ["is tied with"] * 2 + ["is below"] * 2,
+        "is above"] + ["is tied with"] * 2 + ["is below"] * 2 + [PHRASE["unresolved"]] * 2,
           f"the bests and the verdicts the prose explains are, in order, {said}")
+    depth = {k: np.mean(runs[k]["dev_acc"]) for k in (default, "q4_3.layers=2", "q4_3.layers=3")}
+    claim(min(depth, key=depth.get) == "q4_3.layers=3" and max(runs[default]["eval_loss"]) > min(
+        runs["q4_3.layers=2"]["eval_loss"]), "3 hidden layers have the lowest mean validation "
+          "accuracy of the depths, and 2 layers' training losses overlap 1 layer's")
     for k in ("q4_2.learning_rate=0.1", "q4_2.optimizer=adam"):
         claim(max(runs[k]["train_acc"]) < LEARNS < min(runs[k]["dead"]) / TABLE1["hidden_size"],
               f"with {name(k)} the network does not learn and most of its hidden units die")
@@ -244,9 +252,8 @@ def q4_values(v):
             ("q4_3.layers=2", "eval_loss", "q4_3.layers=3")):
         claim(max(runs[a][metric]) < min(runs[b][metric]), f"every run of {a} ends with a lower "
               f"{metric} than every run of {b}")
-    return "\n".join([r"\begin{tabular}{llllll}\toprule & Configuration & Training & "
-                      r"Validation & Test & Verdict\\", *(r"\midrule " * (i == 0 or g != table[
-                          i - 1][0]) + row for i, (g, row) in enumerate(table)),
+    return "\n".join([r"\begin{tabular}{@{}llllll@{}}\toprule & Configuration & Training & "
+                      r"Validation & Test & Verdict\\", *(row for _, row in table),
                       r"\bottomrule\end{tabular}", ""]), changes
 
 
@@ -305,23 +312,30 @@ def commands_table():
 
 
 def draw_figures():
-    """report/generated/<name>.pdf of FIGURES: each panel's metrics per epoch (validation dashed),
-    and least squares' (LS) test RMSE; text 9 pt (common.figure) at the report's full width."""
+    """report/generated/<name>.pdf of FIGURES, for the report's full width (9 pt text): metrics per
+    epoch (validation dashed), LS's test RMSE dotted; one scale per y label, RMSE's logarithmic."""
     for name, panels in FIGURES.items():
         with figure(os.path.join(ROOT, "report", "generated", f"{name}.pdf"), (6.6, 2.3),
                     panels=len(panels)) as axes:
-            for ax, (record, keys, title) in zip(axes, panels):
-                epochs = load(record + ".json")["epochs"]
+            scales = {}
+            for ax, (record, keys, title, ylabel) in zip(axes, panels):
+                if scales.setdefault(ylabel, ax) is not ax:
+                    ax.sharey(scales[ylabel])
+                run = load(record + ".json")
+                x = [e["epoch"] for e in run["epochs"]]
                 for key, label in keys.items():
-                    ax.plot([e["epoch"] for e in epochs], [e[key] for e in epochs],
-                            "--" if key == "dev_acc" else "-", label=label)
-                ax.set(title=title, ylim=(0, 0.5) if keys is RMSE else None)
-                if len(epochs) > 30:  # a label on every other tick: a narrow panel
-                    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0f}" if x % 40 == 0 else "")
-            axes[0].set_ylabel("RMSE" if name == "q2" else "Accuracy")
-            if name == "q2":
-                axes[0].axhline(load("q2/linear_regression.json")["final"]["analytic_test_rmse"],
-                                color="C1", linestyle="--", label="LS, test")
+                    ax.plot(x, [e[key] for e in run["epochs"]], "--" if key == "dev_acc" else "-",
+                            label=label)
+                ax.set(title=title, ylabel=ylabel)
+                if keys is RMSE:
+                    ax.set(yscale="log", yticks=RMSE_TICKS, yticklabels=map(str, RMSE_TICKS))
+                if keys is RMSE and "analytic_test_rmse" in run["final"]:
+                    ax.axhline(run["final"]["analytic_test_rmse"], color="k", linestyle=":")
+                ax.xaxis.set_major_formatter(  # a label on every other tick: narrow panels
+                    lambda t, _, every=40 if len(x) > 30 else 4: "" if t % every else f"{t:.0f}")
+                if len(x) <= 30:  # from the first epoch, labelled, to the last
+                    ax.set_xlim(1, x[-1])
+                    ax.set_xticks([1], ["1"], minor=True)
 
 
 def outputs():

@@ -159,27 +159,32 @@ def compare_families(folder_a, folder_b, seeds=SEEDS, epochs=EPOCHS):
 
 
 def group_figures(rows, output):
-    """Per group, the loss and accuracy figures of its best configuration (Q4.3: both depths), for
-    half the report's width: per epoch, the mean over the seeds and their min-max band."""
+    """Per group, the loss and accuracy figures of its best configuration (Q4.3: both depths, by
+    marker), for half the report's width: per epoch, the seeds' mean and min-max band. Loss: with
+    the epoch's final weights, dropout off, and (not Q4.3) the mean over its steps, dropout on."""
     for group in GROUPS:
+        deep = group == "q4_3"
         chosen = [row for row in rows if row["group"] == group
-                  and (group == "q4_3" or row.get("verdict") == "best")]
-        for kind, ylabel, curves in (
-                ("loss", "Training loss", [("training", "train_loss", "-")]),
-                ("accuracy", "Accuracy", [("training", "train_acc", "-"),
-                                          ("validation", "dev_acc", "--")])) if chosen else ():
+                  and (deep or row.get("verdict") == "best")]
+        for kind, curves in (("loss", [("end of epoch", "train_eval_loss", "-"), (
+                "during the epoch", "train_loss", "--")][:2 - deep]), ("accuracy", [
+                    ("training", "train_acc", "-"), ("validation", "dev_acc", "--")])
+        ) if chosen else ():
             with figure(os.path.join(output, f"{group}-{kind}.pdf"), (3.2, 2.4)) as ax:
-                for colour, row in zip(("C0", "C1"), chosen):
-                    prefix = f"{row['varied'].split('=')[1]} layers, " if group == "q4_3" else ""
+                for colour, marker, row in zip(("C0", "C1"), "os", chosen):
                     for label, metric, style in curves:
-                        runs = np.array([[epoch[metric] for epoch in record["epochs"]]
-                                         for record in row["records"].values()])  # (runs, epochs)
+                        runs = np.array([[epoch[metric] for epoch in r["epochs"]]
+                                         for r in row["records"].values()])  # (runs, epochs)
                         x = range(1, runs.shape[1] + 1)
-                        ax.plot(x, runs.mean(0), style, color=colour, label=prefix + label)
+                        ax.plot(x, runs.mean(0), style, color=colour, marker=marker * deep,
+                                markersize=3, label=", ".join([describe(row["varied"])] * deep
+                                                              + [label] * (len(curves) > 1)))
                         ax.fill_between(x, runs.min(0), runs.max(0), color=colour, alpha=0.2,
                                         linewidth=0)
-                ax.set_ylabel(ylabel)
-                what = "depth" if group == "q4_3" else describe(chosen[0]["varied"])
+                if deep and kind == "accuracy":  # room below the curves for the legend
+                    ax.set_ylim(bottom=ax.get_ylim()[0] - 1.6 * np.ptp(ax.get_ylim()))
+                ax.set_ylabel("Training loss" if kind == "loss" else "Accuracy")
+                what = "depth" if deep else describe(chosen[0]["varied"])
                 ax.set_title(f"Q4.{group[-1]}: {what}, {min(r['runs'] for r in chosen)} seeds")
 
 
