@@ -117,6 +117,13 @@ class NeuralRegression(RegressionModel):
         """X (n, d) -> predictions (n,)."""
         return self.forward(X)[0]
 
+    def dead_units(self, train_X, test_X):
+        """[hidden units that output 0 for every row of train_X (n, d), those of them that fire
+        for some row of test_X (m, d)]: units no training example trains can still act on test."""
+        dead = (self.forward(train_X)[1][1] == 0).all(axis=0)              # (h,)
+        fires_on_test = (self.forward(test_X)[1][1] > 0).any(axis=0)       # (h,)
+        return [int(dead.sum()), int((dead & fires_on_test).sum())]
+
 
 # The model argument -> (the flags its run uses besides -epochs, -learning_rate and -seed,
 # how to build it from the flags and the number of features).
@@ -169,6 +176,8 @@ def main(argv=None):
             if log.epoch(epoch, metrics):
                 break
         final = {k: log.epochs[-1][k] for k in metrics} if log.epochs else {}
+        if opt.model == "nn":
+            final["dead_units"] = model.dead_units(train_X, test_X)
         if w_analytic is not None:
             final.update(analytic_train_rmse=rmse(train_X @ w_analytic, train_y),
                          analytic_test_rmse=rmse(test_X @ w_analytic, test_y))

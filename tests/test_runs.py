@@ -55,6 +55,10 @@ def course_run(question, opt):
     elif w_ls is not None:
         final.update({f"analytic_{split}_rmse": np.sqrt(np.mean((X_ @ w_ls - y_) ** 2))
                       for split, (X_, y_) in (("train", (X, y)), ("test", (test_X, test_y)))})
+    elif question == "q2":  # the network: units off for every training row, those on for a test row
+        h_train, h_test = (np.maximum(A @ model.W1.T + model.b1, 0) for A in (X, test_X))
+        dead = (h_train == 0).all(axis=0)
+        final["dead_units"] = [int(dead.sum()), int((dead & (h_test > 0).any(axis=0)).sum())]
     return rows, final, model
 
 
