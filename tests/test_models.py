@@ -114,3 +114,10 @@ def test_solve_analytically_is_the_minimum_norm_least_squares_solution():
     np.testing.assert_allclose(X.T @ (X @ w - y), 0, atol=1e-9)  # a least-squares solution
     np.testing.assert_allclose(np.linalg.svd(X)[2][6:] @ w, 0, atol=1e-10)  # of least norm
     assert q2.distance(w, np.zeros(9)) == pytest.approx(np.sqrt(np.sum(w ** 2)))
+
+
+def test_dead_units_are_off_for_every_training_row_and_counted_again_if_on_for_a_test_row():
+    model = script("q2").NeuralRegression(1, 4)
+    # on for training rows (1, 2): units 0 and 3 (at x = 2); for the test row (-1): unit 1 only
+    model.W1, model.b1 = np.array([[1.0], [-1.0], [0.0], [2.0]]), np.array([0, 0, 0, -3.0])
+    assert model.dead_units(np.array([[1.0], [2.0]]), np.array([[-1.0]])) == [2, 1]
