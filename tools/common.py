@@ -34,20 +34,22 @@ def load_record(path, fix="rerun the run that writes it"):
 
 
 @contextlib.contextmanager
-def figure(path, figsize, panels=1):
-    """A row of `panels` axes to draw on; on exit, x in integer epochs, grid and legend, saved to
-    `path` (a PDF without a date: reruns are identical). Text: 9 pt, 8.5 pt where the report
-    shows a 3.2-inch-wide figure at 0.48\\textwidth."""
+def figure(path, figsize, panels=1, below=0):
+    """A row of `panels` axes to draw on; on exit, epochs from 1 to the last (both labelled), grid,
+    legends (below > 0: one under the axes, in `below` columns), saved to `path` (a PDF without a
+    date: reruns are identical). Text: 9 pt, as the report places the figures at about 1:1."""
     with matplotlib.rc_context({"font.size": 9, "axes.titlesize": 9}):
-        fig, axes = plt.subplots(1, panels, figsize=figsize)
+        fig, axes = plt.subplots(1, panels, figsize=figsize, layout="constrained")
         yield axes
         for ax in fig.axes:
-            ax.set_xlabel("Epoch")
-            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            last, step = round(ax.dataLim.x1), 5 if ax.dataLim.x1 <= 30 else 50  # ticks apart
+            ax.set(xlabel="Epoch", xlim=(1, max(last, 2)),
+                   xticks=sorted({1, *range(step, last - step // 2, step), last}))
             ax.grid(alpha=0.3)
-            if ax.get_legend_handles_labels()[0]:  # no empty box on a panel without labels
+            if ax.get_legend_handles_labels()[0] and not below:  # no box without labels
                 ax.legend(loc="best", framealpha=0.8)
-        fig.tight_layout()
+        if below:  # one legend of every axes' labels
+            fig.legend(loc="outside lower center", ncol=below)
         utils.write_atomically(path, lambda f: fig.savefig(f, format="pdf",
                                                            metadata={"CreationDate": None}))
     plt.close(fig)

@@ -160,8 +160,9 @@ def compare_families(folder_a, folder_b, seeds=SEEDS, epochs=EPOCHS):
 
 def group_figures(rows, output):
     """Per group, the loss and accuracy figures of its best configuration (Q4.3: both depths, by
-    marker), for half the report's width: per epoch, the seeds' mean and min-max band. Loss: with
-    the epoch's final weights, dropout off, and (not Q4.3) the mean over its steps, dropout on."""
+    colour and marker), for half the report's width: per epoch, the seeds' mean and min-max band.
+    Loss: with the epoch's final weights, dropout off, and (not Q4.3) the mean over its steps,
+    dropout on. Accuracy: training solid, validation dashed."""
     for group in GROUPS:
         deep = group == "q4_3"
         chosen = [row for row in rows if row["group"] == group
@@ -170,19 +171,20 @@ def group_figures(rows, output):
                 "during the epoch", "train_loss", "--")][:2 - deep]), ("accuracy", [
                     ("training", "train_acc", "-"), ("validation", "dev_acc", "--")])
         ) if chosen else ():
-            with figure(os.path.join(output, f"{group}-{kind}.pdf"), (3.2, 2.4)) as ax:
+            with figure(os.path.join(output, f"{group}-{kind}.pdf"), (3.2, 2.8 if deep else 2.4),
+                        below=deep * len(curves)) as ax:  # Q4.3: 2 rows of legend under each
                 for colour, marker, row in zip(("C0", "C1"), "os", chosen):
-                    for label, metric, style in curves:
+                    for i, (label, metric, style) in enumerate(curves):
                         runs = np.array([[epoch[metric] for epoch in r["epochs"]]
                                          for r in row["records"].values()])  # (runs, epochs)
                         x = range(1, runs.shape[1] + 1)
                         ax.plot(x, runs.mean(0), style, color=colour, marker=marker * deep,
-                                markersize=3, label=", ".join([describe(row["varied"])] * deep
-                                                              + [label] * (len(curves) > 1)))
-                        ax.fill_between(x, runs.min(0), runs.max(0), color=colour, alpha=0.2,
+                                markersize=3, label=label if not deep else "_" if i else
+                                describe(row["varied"]))  # "_": no legend entry
+                        ax.fill_between(x, runs.min(0), runs.max(0), color=colour, alpha=0.3,
                                         linewidth=0)
-                if deep and kind == "accuracy":  # room below the curves for the legend
-                    ax.set_ylim(bottom=ax.get_ylim()[0] - 1.6 * np.ptp(ax.get_ylim()))
+                for label, _, style in curves * (deep and len(curves) > 1):  # Q4.3 accuracy:
+                    ax.plot([], [], style, color="k", label=label)  # a legend entry per style
                 ax.set_ylabel("Training loss" if kind == "loss" else "Accuracy")
                 what = "depth" if deep else describe(chosen[0]["varied"])
                 ax.set_title(f"Q4.{group[-1]}: {what}, {min(r['runs'] for r in chosen)} seeds")
