@@ -152,7 +152,7 @@ def main(argv=None):
     parser = build_parser()
     opt = parser.parse_args(argv)
     if opt.seed + opt.seeds - 1 > utils.MAX_SEED:
-        parser.error(f"-seed {opt.seed} -seeds {opt.seeds} ends past the last seed, {utils.MAX_SEED}")
+        parser.error(f"-seed {opt.seed} -seeds {opt.seeds} ends past {utils.MAX_SEED}")
     flags, build_model = MODELS[opt.model]
     config = utils.run_config(opt, parser, ["model", "epochs", "learning_rate", *flags, "seed",
                                             *(["seeds"] if opt.seeds > 1 else [])])
@@ -236,9 +236,10 @@ def seed_figures(record):
     """The seed study's figures: every seed's train and test RMSE per epoch."""
     seeds = record["seeds"]
     label = f"{record['config']['model']}, seeds {seeds[0]}-{seeds[-1]}"
+    question = "Q2.2(a)" if record["config"]["model"] == "linear_regression" else "Q2.2(b)"
     return [(split, {f"seed {run['seed']}": rmse_curves(run)[split] for run in record["runs"]},
              f"{split.capitalize()} RMSE (log sale price)",
-             f"Q2.2(b): {label}, {split} RMSE of every seed", {"logy": True})
+             f"{question}: {label}, {split} RMSE of every seed", {"logy": True})
             for split in ("train", "test")]
 
 

@@ -23,9 +23,9 @@ import utils
 NUMPY_RUNS = [
     *[(f"results/q3/{model}.json", ["hw1-q3.py", model, "-output", "results/q3"])
       for model in ("perceptron", "logistic_regression", "mlp")],
-    *[(f"results/q2/{model}.json", ["hw1-q2.py", model, "-output", "results/q2"])
-      for model in ("linear_regression", "nn")],
-    ("results/q2/nn-seeds=10.json", ["hw1-q2.py", "nn", "-seeds", "10", "-output", "results/q2"])]
+    *[(f"results/q2/{model}{'-seeds=10' * bool(seeds)}.json",
+       ["hw1-q2.py", model, *seeds, "-output", "results/q2"])
+      for model in ("linear_regression", "nn") for seeds in ([], ["-seeds", "10"])]]
 
 
 class Stages:
