@@ -24,9 +24,8 @@ from common import ROOT, figure, load_record, load_script  # first: the project 
 import utils
 
 SEEDS, EPOCHS = (42, 43, 44), 20  # 42: the assignment's run
-RULE = ("The best configuration of a group has the highest mean final validation accuracy over "
-        "its seeds; another ties with it when their ranges of final validation accuracy over "
-        "the seeds (min to max) overlap, and is below it otherwise; test accuracy never chooses.")
+RULE = ("The best of a group has the highest mean final validation accuracy on its seeds; another "
+        "ties with it when their min-max ranges of it overlap, else is below; test never chooses.")
 GROUPS = ("q4_1", "q4_2", "q4_3")  # Q4.1 logistic regression, Q4.2 one hidden layer, Q4.3 deeper
 # (group, what is varied, the flags that differ from hw1-q4.py's defaults); shortest runs first
 CONFIGS = [("q4_1", f"learning_rate={lr}", {"model": "logistic_regression", "learning_rate": lr})
@@ -165,12 +164,10 @@ def group_figures(rows, output):
     dropout on. Accuracy: training solid, validation dashed."""
     for group in GROUPS:
         deep = group == "q4_3"
-        chosen = [row for row in rows if row["group"] == group
-                  and (deep or row.get("verdict") == "best")]
-        for kind, curves in (("loss", [("end of epoch", "train_eval_loss", "-"), (
-                "during the epoch", "train_loss", "--")][:2 - deep]), ("accuracy", [
-                    ("training", "train_acc", "-"), ("validation", "dev_acc", "--")])
-        ) if chosen else ():
+        chosen = [r for r in rows if r["group"] == group and (deep or r.get("verdict") == "best")]
+        for kind, curves in (("loss", [("end of epoch", "train_eval_loss", "-"), ("during the "
+                "epoch", "train_loss", "--")][:2 - deep]), ("accuracy", [("training", "train_acc",
+                    "-"), ("validation", "dev_acc", "--")])) if chosen else ():
             with figure(os.path.join(output, f"{group}-{kind}.pdf"), (3.2, 2.8 if deep else 2.4),
                         below=deep * len(curves)) as ax:  # Q4.3: 2 rows of legend under each
                 for colour, marker, row in zip(("C0", "C1"), "os", chosen):
@@ -181,8 +178,7 @@ def group_figures(rows, output):
                         ax.plot(x, runs.mean(0), style, color=colour, marker=marker * deep,
                                 markersize=3, label=label if not deep else "_" if i else
                                 describe(row["varied"]))  # "_": no legend entry
-                        ax.fill_between(x, runs.min(0), runs.max(0), color=colour, alpha=0.3,
-                                        linewidth=0)
+                        ax.fill_between(x, runs.min(0), runs.max(0), color=colour, alpha=0.3, lw=0)
                 for label, _, style in curves * (deep and len(curves) > 1):  # Q4.3 accuracy:
                     ax.plot([], [], style, color="k", label=label)  # a legend entry per style
                 ax.set_ylabel("Training loss" if kind == "loss" else "Accuracy")
