@@ -22,7 +22,7 @@ CASES = {
                    "out/linear_regression-data=ames-epochs=1.json"), (["nn", *E1, *FASHION], 1),
                   (["nn", "-seed", "4294967295", "-seeds", "2", *AMES], 2)],
     "hw1-q3.py": [(["perceptron", *E1, *FASHION], "out/perceptron-data=fashion-epochs=1.json"),
-                  (["mlp", *E1, *AMES], 1)],
+                  (["mlp", *E1, *AMES], 1), (["logistic_regression", "-learning_rate", "0"], 2)],
     "hw1-q4.py": [(["logistic_regression", *E1, *FASHION],
                    "out/logistic_regression-data=fashion-epochs=1.json"), (["mlp", *E1, *AMES], 1)],
     "download_fashion_mnist.py": [(["--source", "records", "--output", "out.npz"], 1)],

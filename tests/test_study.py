@@ -50,3 +50,19 @@ def test_summary_counts_each_run_once_and_compares_two_folders(tmp_path):
     q4_record(runs, LR[0], 43, 0.81, 2)  # two records of one run: say which
     with pytest.raises(study.utils.UserError, match="two records"):
         study.summarise(str(runs), epochs=2)
+
+
+def test_the_best_has_the_highest_mean_validation_accuracy_and_touching_ranges_tie(tmp_path):
+    """Bugs: the best chosen by test accuracy, or by its best run's validation accuracy; ranges
+    that only touch called apart."""
+    devs = [[0.84, 0.84, 0.84], [0.70, 0.80, 0.86], [0.80, 0.82, 0.84]]  # means .84, .787, .82
+    for flags, values in zip(LR, devs):
+        for seed, dev in zip((42, 43, 44), values):
+            q4_record(tmp_path, flags, seed, dev, 2)
+    for path in glob.glob(f"{tmp_path}/*.json"):  # the second has the highest test accuracy
+        record = json.load(open(path))
+        record["final"]["test_acc"] = 0.99 if (
+            record["config"]["learning_rate"] == LR[1]["learning_rate"]) else 0.5
+        json.dump(record, open(path, "w"))
+    assert [row["verdict"] for row in study.summarise(str(tmp_path), epochs=2)] == [
+        "best", "tie", "tie"]

@@ -34,8 +34,10 @@ def test_reproduce_fetches_and_logs_only_when_it_trains_and_shows_a_failed_stage
 
 
 def test_archive_holds_what_make_report_reads(tmp_path, capsys):
-    """Bugs: make_report.py or a file its INPUTS name left out (the archive cannot recompute the
-    PDF's numbers); the placeholder group line unsaid."""
+    """Bugs: the report, the code, the data or make_report.py or a file its INPUTS name left out
+    (the archive cannot run or recompute the PDF's numbers); the placeholder group line unsaid."""
+    assert {"report/report.pdf", "hw1-q2.py", "hw1-q3.py", "hw1-q4.py", "utils.py", "ames.npz",
+            "download_fashion_mnist.py", "tools/make_report.py"} <= set(make_submission.FILES)
     files = [p.replace("*", "x") for p in make_submission.FILES] + ["results/q2/a.json"]
     for path in files + ["tools/SUBMISSION_README.md"]:
         os.makedirs(tmp_path / os.path.dirname(path), exist_ok=True)
