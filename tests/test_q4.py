@@ -24,7 +24,7 @@ def test_the_course_flow_runs_each_model(tmp_path, name):
     """The skeleton's calls: ClassificationDataset, a DataLoader over it, its constructors
     (positional), train_batch, predict, and evaluate, which returns the accuracy as a float with
     dropout off (and on again after)."""
-    opt = parse("q4", [name, "-hidden_size", 7, "-dropout", 0.5])
+    opt = parse("q4", [name, "-hidden_size", 7, "-dropout", 0.2])
     data = utils.load_classification_data(path=data_for("q4", tmp_path))
     dataset = utils.ClassificationDataset(data)
     for (X, y), (X_t, y_t) in zip(data.values(), [(dataset.X, dataset.y), (
@@ -101,7 +101,7 @@ def test_main_trains_and_reports_as_the_assignment_asks(tmp_path, monkeypatch, n
     miscounted, a missing zero_grad."""
     argv = [name, "-epochs", 2, "-seed", SEED, "-batch_size", 5, "-learning_rate", LR,
             "-l2_decay", DECAY, "-hidden_size", 7, "-layers", 2, "-activation", activation,
-            "-dropout", 0.5, "-optimizer", optimizer, "-data", data_for("q4", tmp_path)]
+            "-dropout", 0.2, "-optimizer", optimizer, "-data", data_for("q4", tmp_path)]
     opt, calls, real_step = parse("q4", argv), [], q4.train_batch
 
     def watched_step(X, y, model, optimizer, criterion):
